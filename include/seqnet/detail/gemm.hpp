@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <algorithm>
+
+#include <Eigen/Core>
+
+#include "../tensor.hpp"
+
+namespace seqnet::detail {
+
+template <typename T>
+using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T>
+using RowVector = Eigen::Matrix<T, 1, Eigen::Dynamic, Eigen::RowMajor>;
+/// A row-major matrix inside a larger buffer: rows may be `outer_stride` elements apart, which is how
+/// one time step of a `[seq, batch, F]` or `[batch, seq, F]` buffer, or one direction's half of a
+/// bidirectional output, is addressed without copying.
+template <typename T>
+using MatrixView = Eigen::Map<RowMatrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+template <typename T>
+using ConstMatrixView = Eigen::Map<const RowMatrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+
+template <typename T>
+MatrixView<T> matrix_view(T* data, Index rows, Index cols, Index stride) {
+  return MatrixView<T>(data, rows, cols, Eigen::OuterStride<>(stride));
+}
+template <typename T>
+ConstMatrixView<T> matrix_view(const T* data, Index rows, Index cols, Index stride) {
+  return ConstMatrixView<T>(data, rows, cols, Eigen::OuterStride<>(stride));
+}
+
+template <typename T>
+ConstMatrixView<T> as_const(const MatrixView<T>& view) {
+  return ConstMatrixView<T>(view.data(), view.rows(), view.cols(), Eigen::OuterStride<>(view.outerStride()));
+}
+
+/// `out = input * weight^T + bias` for a PyTorch-layout weight `[n, k]` (PyTorch's `F.linear`).
+/// Packing buffers are allocated once, at construction, for one problem size, so a time-step loop
+/// that calls `run` repeatedly allocates nothing.
+template <typename T>
+class LinearGemm {
+ public:
+  LinearGemm(Index rows, Index cols, Index depth)
+      : rows_(rows), cols_(cols), depth_(depth), blocking_(std::max<Index>(rows, 1), std::max<Index>(cols, 1), std::max<Index>(depth, 1), 1, true) {
+    if (!use_coefficient_product()) blocking_.allocateAll();
+  }
+  LinearGemm(const LinearGemm&) = delete;
+  LinearGemm& operator=(const LinearGemm&) = delete;
+
+  /// `bias` may be null (bias=False).
+  void run(ConstMatrixView<T> input, ConstMatrixView<T> weight, const T* bias, MatrixView<T> out) {
+    eigen_assert(input.rows() == rows_ && input.cols() == depth_ && weight.rows() == cols_ && weight.cols() == depth_);
+    if (bias != nullptr) {
+      out.rowwise() = Eigen::Map<const RowVector<T>>(bias, cols_);
+    } else {
+      out.setZero();
+    }
+    if (rows_ == 0 || cols_ == 0 || depth_ == 0) return;
+    if (use_coefficient_product()) {
+      out.noalias() += input.lazyProduct(weight.transpose());
+      return;
+    }
+    // Eigen's own GEMM kernel, called with our pre-allocated blocking so no per-call allocation happens.
+    Eigen::internal::general_matrix_matrix_product<Index, T, Eigen::RowMajor, false, T, Eigen::ColMajor, false,
+                                                   Eigen::RowMajor, 1>::run(rows_, cols_, depth_, input.data(),
+                                                                            input.outerStride(), weight.data(),
+                                                                            weight.outerStride(), out.data(), 1,
+                                                                            out.outerStride(), T(1), blocking_,
+                                                                            nullptr);
+  }
+
+ private:
+  // Same cut-off Eigen uses to prefer its coefficient-based product for tiny problems.
+  bool use_coefficient_product() const { return rows_ + cols_ + depth_ < EIGEN_GEMM_TO_COEFFBASED_THRESHOLD; }
+
+  Index rows_, cols_, depth_;
+  Eigen::internal::gemm_blocking_space<Eigen::RowMajor, T, T, Eigen::Dynamic, Eigen::Dynamic, Eigen::Dynamic>
+      blocking_;
+};
+
+}  // namespace seqnet::detail

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "../errors.hpp"
+#include "../options.hpp"
+#include "../tensor.hpp"
+#include "format.hpp"
+
+namespace seqnet::detail {
+
+/// Which recurrence a module computes. The gate count fixes the row blocks of every weight.
+enum class CellKind { RNN, LSTM };
+
+inline Index gate_count(CellKind kind) {
+  return kind == CellKind::LSTM ? 4 : 1;
+}
+
+inline const char* kind_name(CellKind kind) {
+  return kind == CellKind::LSTM ? "LSTM" : "RNN";
+}
+
+/// One named parameter inside the flat parameter buffer.
+struct ParameterInfo {
+  std::string name;
+  Shape shape;
+  Index offset = 0;
+};
+
+/// Offsets of one layer-direction's parameters in the flat buffer; -1 marks an absent one.
+struct DirectionOffsets {
+  Index weight_ih = -1;
+  Index weight_hh = -1;
+  Index bias_ih = -1;
+  Index bias_hh = -1;
+  Index weight_hr = -1;
+};
+
+/// Everything that fixes a recurrent module's shapes, independent of scalar type and device.
+/// The CPU forward pass, the parameter layout, the shape checks and the repr all read this one
+/// description, so a backward pass or a GPU backend can reuse them unchanged.
+struct RecurrentSpec {
+  CellKind kind = CellKind::RNN;
+  bool is_cell = false;  ///< RNNCell/LSTMCell: one layer, one direction, unsuffixed parameter names.
+  Nonlinearity nonlinearity = Nonlinearity::Tanh;
+  Index input_size = 0;
+  Index hidden_size = 0;
+  Index proj_size = 0;
+  Index num_layers = 1;
+  bool bias = true;
+  bool batch_first = false;
+  bool bidirectional = false;
+  double dropout = 0.0;
+
+  static RecurrentSpec from(const RNNOptions& o) {
+    RecurrentSpec s;
+    s.kind = CellKind::RNN;
+    s.nonlinearity = o.nonlinearity();
+    s.input_size = o.input_size();
+    s.hidden_size = o.hidden_size();
+    s.num_layers = o.num_layers();
+    s.bias = o.bias();
+    s.batch_first = o.batch_first();
+    s.dropout = o.dropout();
+    s.bidirectional = o.bidirectional();
+    return s;
+  }
+  static RecurrentSpec from(const LSTMOptions& o) {
+    RecurrentSpec s;
+    s.kind = CellKind::LSTM;
+    s.input_size = o.input_size();
+    s.hidden_size = o.hidden_size();
+    s.num_layers = o.num_layers();
+    s.bias = o.bias();
+    s.batch_first = o.batch_first();
+    s.dropout = o.dropout();
+    s.bidirectional = o.bidirectional();
+    s.proj_size = o.proj_size();
+    return s;
+  }
+  static RecurrentSpec from(const RNNCellOptions& o) {
+    RecurrentSpec s;
+    s.kind = CellKind::RNN;
+    s.is_cell = true;
+    s.nonlinearity = o.nonlinearity();
+    s.input_size = o.input_size();
+    s.hidden_size = o.hidden_size();
+    s.bias = o.bias();
+    return s;
+  }
+  static RecurrentSpec from(const LSTMCellOptions& o) {
+    RecurrentSpec s;
+    s.kind = CellKind::LSTM;
+    s.is_cell = true;
+    s.input_size = o.input_size();
+    s.hidden_size = o.hidden_size();
+    s.bias = o.bias();
+    return s;
+  }
+
+  Index gates() const { return gate_count(kind); }
+  Index gate_size() const { return gates() * hidden_size; }
+  Index directions() const { return bidirectional ? 2 : 1; }
+  /// H_out: size of h (proj_size when projecting, else hidden_size).
+  Index output_size() const { return proj_size > 0 ? proj_size : hidden_size; }
+  Index layer_input_size(Index layer) const { return layer == 0 ? input_size : directions() * output_size(); }
+  /// "LSTM", "RNNCell", ...: the class name PyTorch prints and uses in messages.
+  std::string name() const { return std::string(kind_name(kind)) + (is_cell ? "Cell" : ""); }
+
+  /// Rejects options PyTorch rejects, with PyTorch's messages (its ValueError becomes `value_error`).
+  void validate() const {
+    if (!is_cell) {
+      check<value_error>(dropout >= 0.0 && dropout <= 1.0,
+                         "dropout should be a number in range [0, 1] representing the probability of an element being zeroed");
+    }
+    check<value_error>(input_size > 0, "input_size must be greater than zero, got ", input_size);
+    check<value_error>(hidden_size > 0, "hidden_size must be greater than zero, got ", hidden_size);
+    check<value_error>(num_layers > 0, "num_layers must be greater than zero, got ", num_layers);
+    check<value_error>(proj_size >= 0, "proj_size should be a positive integer or zero to disable projections");
+    check<value_error>(proj_size == 0 || kind == CellKind::LSTM,
+                       "proj_size argument is only supported for LSTM, not RNN or GRU");
+    check<value_error>(proj_size < hidden_size, "proj_size has to be smaller than hidden_size");
+  }
+
+  /// Python's `repr(module)`: only non-default options, in PyTorch's order. `nn.RNN` never prints
+  /// its nonlinearity; cells print `nonlinearity=relu` unquoted.
+  std::string repr() const {
+    std::string s = name() + "(" + std::to_string(input_size) + ", " + std::to_string(hidden_size);
+    if (is_cell) {
+      if (!bias) s += ", bias=False";
+      if (nonlinearity != Nonlinearity::Tanh) s += std::string(", nonlinearity=") + to_string(nonlinearity);
+    } else {
+      if (proj_size != 0) s += ", proj_size=" + std::to_string(proj_size);
+      if (num_layers != 1) s += ", num_layers=" + std::to_string(num_layers);
+      if (!bias) s += ", bias=False";
+      if (batch_first) s += ", batch_first=True";
+      if (dropout != 0.0) s += ", dropout=" + python_float_repr(dropout);
+      if (bidirectional) s += ", bidirectional=True";
+    }
+    return s + ")";
+  }
+};
+
+/// Names, shapes and offsets of all parameters, in PyTorch's registration order:
+/// per layer, per direction: weight_ih, weight_hh, [bias_ih, bias_hh], [weight_hr].
+struct ParameterLayout {
+  std::vector<ParameterInfo> entries;
+  std::vector<DirectionOffsets> directions;  ///< index layer * D + direction
+  Index total_size = 0;
+
+  explicit ParameterLayout(const RecurrentSpec& spec) {
+    const Index G = spec.gate_size();
+    for (Index layer = 0; layer < spec.num_layers; ++layer) {
+      for (Index dir = 0; dir < spec.directions(); ++dir) {
+        std::string suffix = spec.is_cell ? "" : "_l" + std::to_string(layer) + (dir == 1 ? "_reverse" : "");
+        DirectionOffsets offsets;
+        offsets.weight_ih = add("weight_ih" + suffix, {G, spec.layer_input_size(layer)});
+        offsets.weight_hh = add("weight_hh" + suffix, {G, spec.output_size()});
+        if (spec.bias) {
+          offsets.bias_ih = add("bias_ih" + suffix, {G});
+          offsets.bias_hh = add("bias_hh" + suffix, {G});
+        }
+        if (spec.proj_size > 0) offsets.weight_hr = add("weight_hr" + suffix, {spec.proj_size, spec.hidden_size});
+        directions.push_back(offsets);
+      }
+    }
+  }
+
+  const ParameterInfo* find(const std::string& name) const {
+    for (const auto& entry : entries)
+      if (entry.name == name) return &entry;
+    return nullptr;
+  }
+
+ private:
+  Index add(std::string name, Shape shape) {
+    const Index offset = total_size;
+    total_size += shape.numel();
+    entries.push_back({std::move(name), std::move(shape), offset});
+    return offset;
+  }
+};
+
+/// Sequence and batch extents of a validated module input.
+struct SequenceDims {
+  Index seq_len = 0;
+  Index batch = 0;
+  bool batched = true;
+  bool batch_first = false;  ///< effective: PyTorch ignores batch_first for unbatched input
+};
+
+/// Checks a module input's rank and feature size (PyTorch's RNNBase.forward + check_input).
+inline SequenceDims check_sequence_input(const RecurrentSpec& spec, const Shape& input) {
+  check<shape_error>(input.rank() == 2 || input.rank() == 3, spec.name(), ": Expected input to be 2D or 3D, got ",
+                     input.rank(), "D", spec.kind == CellKind::RNN ? " tensor" : "", " instead");
+  check<shape_error>(input[input.rank() - 1] == spec.input_size,
+                     "input.size(-1) must be equal to input_size. Expected ", spec.input_size, ", got ",
+                     input[input.rank() - 1]);
+  SequenceDims dims;
+  dims.batched = input.rank() == 3;
+  dims.batch_first = dims.batched && spec.batch_first;
+  dims.seq_len = input[dims.batch_first ? 1 : 0];
+  dims.batch = dims.batched ? input[dims.batch_first ? 0 : 1] : 1;
+  check<shape_error>(dims.seq_len > 0, "Expected sequence length to be larger than 0 in RNN");
+  return dims;
+}
+
+/// Expected shape of h_0/h_n (or c_0/c_n when `cell_state`): `[D * num_layers, batch, size]`, never batch-first.
+inline Shape expected_state_shape(const RecurrentSpec& spec, const SequenceDims& dims, bool cell_state) {
+  const Index size = cell_state ? spec.hidden_size : spec.output_size();
+  const Index stacked = spec.num_layers * spec.directions();
+  return dims.batched ? Shape{stacked, dims.batch, size} : Shape{stacked, size};
+}
+
+/// Checks the ranks of the given initial states against the input's (RNNBase.forward's first check).
+inline void check_state_ranks(const RecurrentSpec& spec, const SequenceDims& dims, const Shape& h, const Shape* c) {
+  const Index want = dims.batched ? 3 : 2;
+  const char* kind = dims.batched ? "For batched 3-D input, " : "For unbatched 2-D input, ";
+  if (c == nullptr) {
+    check<shape_error>(h.rank() == want, kind, "hx should also be ", want, "-D but got ", h.rank(), "-D tensor");
+  } else {
+    check<shape_error>(h.rank() == want && c->rank() == want, kind, "hx and cx should also be ", want,
+                       "-D but got (", h.rank(), "-D, ", c->rank(), "-D) tensors");
+  }
+  (void)spec;
+}
+
+/// Checks one initial state's shape (RNNBase.check_hidden_size).
+inline void check_state_shape(const Shape& expected, const Shape& actual, const char* label) {
+  check<shape_error>(expected == actual, "Expected ", label, " size ", expected.tuple_str(), ", got ", actual.str());
+}
+
+/// Batch extent of a validated cell input.
+struct CellDims {
+  Index batch = 1;
+  bool batched = true;
+};
+
+/// Checks a cell's input (RNNCell.forward's rank check, then ATen's check_rnn_cell_forward_input).
+inline CellDims check_cell_input(const RecurrentSpec& spec, const Shape& input) {
+  check<shape_error>(input.rank() == 1 || input.rank() == 2, spec.name(), ": Expected input to be 1D or 2D, got ",
+                     input.rank(), "D instead");
+  check<shape_error>(input[input.rank() - 1] == spec.input_size, "input has inconsistent input_size: got ",
+                     input[input.rank() - 1], " expected ", spec.input_size);
+  return {input.rank() == 2 ? input[0] : 1, input.rank() == 2};
+}
+
+/// Checks one of a cell's states; `index` is 0 for h and 1 for c, as in PyTorch's `hx[0]`/`hidden0`.
+inline void check_cell_state(const RecurrentSpec& spec, const CellDims& dims, const Shape& state, int index) {
+  const bool is_lstm = spec.kind == CellKind::LSTM;
+  const std::string label = is_lstm ? "hx[" + std::to_string(index) + "]" : std::string("hidden");
+  check<shape_error>(state.rank() == 1 || state.rank() == 2, spec.name(), ": Expected ", label,
+                     " to be 1D or 2D, got ", state.rank(), "D instead");
+  check<shape_error>(state.rank() == (dims.batched ? 2 : 1), spec.name(), ": Expected ", label, " to be ",
+                     dims.batched ? "2D for batched 2D" : "1D for unbatched 1D", " input, got ", state.rank(),
+                     "D instead");
+  const Index batch = dims.batched ? state[0] : 1;
+  check<shape_error>(batch == dims.batch, "Input batch size ", dims.batch, " doesn't match hidden", index,
+                     " batch size ", batch);
+  check<shape_error>(state[state.rank() - 1] == spec.hidden_size, "hidden", index,
+                     " has inconsistent hidden_size: got ", state[state.rank() - 1], ", expected ", spec.hidden_size);
+}
+
+}  // namespace seqnet::detail

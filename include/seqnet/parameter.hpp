@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "detail/spec.hpp"
+#include "errors.hpp"
+#include "random.hpp"
+#include "tensor.hpp"
+
+namespace seqnet {
+
+/// A view of one parameter inside a module: writable when `T` is non-const. It stays valid while the
+/// module it came from is alive and not moved.
+template <typename T>
+class Parameter {
+ public:
+  using Scalar = std::remove_const_t<T>;
+
+  Parameter(T* data, Shape shape) : data_(data), shape_(std::move(shape)) {}
+
+  T* data() const noexcept { return data_; }
+  Index size() const noexcept { return shape_.numel(); }
+  /// PyTorch's `.shape`, e.g. `[80, 100]`.
+  const Shape& dimensions() const noexcept { return shape_; }
+  Index rank() const noexcept { return shape_.rank(); }
+
+  /// The values as an Eigen tensor map of rank `R`; throws `shape_error` if the parameter's rank differs.
+  template <int R>
+  auto tensor() const {
+    detail::check<shape_error>(rank() == R, "parameter has ", rank(), " dimensions, not ", R);
+    using Mapped = std::conditional_t<std::is_const_v<T>, const Tensor<Scalar, R>, Tensor<Scalar, R>>;
+    Eigen::array<Index, R> dims;
+    for (int i = 0; i < R; ++i) dims[static_cast<std::size_t>(i)] = shape_[i];
+    return Eigen::TensorMap<Mapped>(data_, dims);
+  }
+
+  /// The values flattened into an Eigen vector map.
+  auto flat() const {
+    using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
+    using Mapped = std::conditional_t<std::is_const_v<T>, const Vector, Vector>;
+    return Eigen::Map<Mapped>(data_, size());
+  }
+
+  /// Copies `values` in; throws `shape_error` naming both shapes if they differ.
+  template <int R>
+  void assign(const Tensor<Scalar, R>& values) const {
+    static_assert(!std::is_const_v<T>, "cannot assign through a read-only parameter view");
+    const Shape given = seqnet::shape(values);
+    detail::check<shape_error>(given == shape_, "parameter shape mismatch: expected ", shape_.str(), ", got ",
+                               given.str());
+    std::copy(values.data(), values.data() + values.size(), data_);
+  }
+
+ private:
+  T* data_;
+  Shape shape_;
+};
+
+/// Name-ordered list returned by `named_parameters()`.
+template <typename T>
+using NamedParameters = std::vector<std::pair<std::string, Parameter<T>>>;
+
+namespace detail {
+
+/// Owns all of a module's parameters in one flat buffer laid out as `ParameterLayout` says, so a
+/// whole module can be copied to a device, saved or loaded in one piece.
+template <typename T>
+class ParameterStore {
+ public:
+  ParameterStore(const RecurrentSpec& spec, Generator& generator)
+      : owner_(spec.name()), layout_(spec), values_(static_cast<std::size_t>(layout_.total_size)) {
+    reset(spec, generator);
+  }
+
+  /// PyTorch's `reset_parameters`: every parameter ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
+  void reset(const RecurrentSpec& spec, Generator& generator) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(spec.hidden_size));
+    for (T& value : values_) value = static_cast<T>(generator.uniform(-bound, bound));
+  }
+
+  NamedParameters<T> named() { return named_impl<T>(values_.data()); }
+  NamedParameters<const T> named() const { return named_impl<const T>(values_.data()); }
+
+  Parameter<T> get(const std::string& name) { return get_impl<T>(values_.data(), name); }
+  Parameter<const T> get(const std::string& name) const { return get_impl<const T>(values_.data(), name); }
+
+  const ParameterLayout& layout() const noexcept { return layout_; }
+  const T* data() const noexcept { return values_.data(); }
+  T* data() noexcept { return values_.data(); }
+  Index size() const noexcept { return layout_.total_size; }
+
+ private:
+  template <typename U>
+  NamedParameters<U> named_impl(U* base) const {
+    NamedParameters<U> out;
+    out.reserve(layout_.entries.size());
+    for (const auto& entry : layout_.entries) out.emplace_back(entry.name, Parameter<U>(base + entry.offset, entry.shape));
+    return out;
+  }
+  template <typename U>
+  Parameter<U> get_impl(U* base, const std::string& name) const {
+    const ParameterInfo* entry = layout_.find(name);
+    check<key_error>(entry != nullptr, "'", owner_, "' object has no attribute '", name, "'");
+    return Parameter<U>(base + entry->offset, entry->shape);
+  }
+
+  std::string owner_;
+  ParameterLayout layout_;
+  std::vector<T> values_;
+};
+
+}  // namespace detail
+}  // namespace seqnet

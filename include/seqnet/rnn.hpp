@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <utility>
+
+#include "detail/recurrent.hpp"
+#include "module.hpp"
+#include "options.hpp"
+#include "state.hpp"
+
+namespace seqnet {
+namespace detail {
+
+/// Shared forward driver of the stacked modules (RNN, LSTM): validates shapes exactly as PyTorch
+/// does, allocates the results and runs the layer stack.
+template <typename T>
+class StackedModule : public Module<T> {
+ protected:
+  using Module<T>::Module;
+
+  template <int R>
+  struct Result {
+    Tensor<T, R> output, h_n, c_n;
+  };
+
+  /// `h0`/`c0` null means zeros; `c0` is only read by LSTM.
+  template <int R, int RH, int RC>
+  Result<R> run(const Tensor<T, R>& input, const Tensor<T, RH>* h0, const Tensor<T, RC>* c0) const {
+    const RecurrentSpec& spec = this->spec_;
+    const bool lstm = spec.kind == CellKind::LSTM;
+    const SequenceDims dims = check_sequence_input(spec, shape(input));
+    const Shape h_shape = expected_state_shape(spec, dims, false);
+    const Shape c_shape = expected_state_shape(spec, dims, true);
+    if (h0 != nullptr) {
+      const Shape given_c = c0 != nullptr ? shape(*c0) : Shape{};
+      check_state_ranks(spec, dims, shape(*h0), c0 != nullptr ? &given_c : nullptr);
+      check_state_shape(h_shape, shape(*h0), lstm ? "hidden[0]" : "hidden");
+      if (c0 != nullptr) check_state_shape(c_shape, given_c, "hidden[1]");
+    }
+
+    const Index features = spec.directions() * spec.output_size();
+    Shape out_shape = !dims.batched      ? Shape{dims.seq_len, features}
+                      : dims.batch_first ? Shape{dims.batch, dims.seq_len, features}
+                                         : Shape{dims.seq_len, dims.batch, features};
+    Result<R> result{make_tensor<T, R>(out_shape), make_tensor<T, R>(h_shape),
+                     lstm ? make_tensor<T, R>(c_shape) : Tensor<T, R>()};
+    StackIO<T> io;
+    io.input = input.data();
+    io.h0 = h0 != nullptr ? h0->data() : nullptr;
+    io.c0 = c0 != nullptr ? c0->data() : nullptr;
+    io.output = result.output.data();
+    io.h_n = result.h_n.data();
+    io.c_n = lstm ? result.c_n.data() : nullptr;
+    forward_stack<T>(spec, this->params_.layout(), this->params_.data(), dims, io, this->training_, this->generator());
+    return result;
+  }
+};
+
+}  // namespace detail
+
+/// Multi-layer Elman RNN, `torch.nn.RNN`: `h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)` (or ReLU).
+///
+/// Input `[seq, batch, input_size]` (`[batch, seq, input_size]` with batch_first, `[seq, input_size]` unbatched);
+/// h_0/h_n `[num_layers * D, batch, hidden_size]`; output `[seq, batch, D * hidden_size]`.
+/// Example:
+/// ```
+/// seqnet::RNN<float> rnn(seqnet::RNNOptions(100, 20).num_layers(2));
+/// auto [out, h_n] = rnn(x, h0);
+/// ```
+template <typename T>
+class RNN : public detail::StackedModule<T> {
+ public:
+  explicit RNN(const RNNOptions& options, Generator& generator = default_generator())
+      : detail::StackedModule<T>(detail::RecurrentSpec::from(options), generator), options_(options) {}
+  RNN(Index input_size, Index hidden_size, Index num_layers = 1)
+      : RNN(RNNOptions(input_size, hidden_size).num_layers(num_layers)) {}
+
+  const RNNOptions& options() const noexcept { return options_; }
+
+  /// Runs from zero initial state. Returns `(output, h_n)`.
+  template <int R>
+  std::pair<Tensor<T, R>, Tensor<T, R>> forward(const Tensor<T, R>& input) const {
+    return unpack(this->template run<R, R, R>(input, nullptr, nullptr));
+  }
+  /// Runs from `h0`. Returns `(output, h_n)`.
+  template <int R, int RH>
+  std::pair<Tensor<T, R>, Tensor<T, R>> forward(const Tensor<T, R>& input, const Tensor<T, RH>& h0) const {
+    return unpack(this->template run<R, RH, RH>(input, &h0, nullptr));
+  }
+  template <int R>
+  std::pair<Tensor<T, R>, Tensor<T, R>> operator()(const Tensor<T, R>& input) const {
+    return forward(input);
+  }
+  template <int R, int RH>
+  std::pair<Tensor<T, R>, Tensor<T, R>> operator()(const Tensor<T, R>& input, const Tensor<T, RH>& h0) const {
+    return forward(input, h0);
+  }
+
+ private:
+  template <typename Result>
+  static auto unpack(Result&& r) {
+    return std::make_pair(std::move(r.output), std::move(r.h_n));
+  }
+  RNNOptions options_;
+};
+
+/// Multi-layer LSTM, `torch.nn.LSTM`, with optional projection (`proj_size`, LSTMP).
+///
+/// Gates in PyTorch's order i, f, g, o; `c' = f*c + i*g`, `h' = o*tanh(c')`, then `h' = W_hr h'` if projecting.
+/// Input as for `RNN`; h_0/h_n `[num_layers * D, batch, H_out]`, c_0/c_n `[num_layers * D, batch, hidden_size]`.
+/// Example:
+/// ```
+/// seqnet::LSTM<float> lstm(100, 20, 4);
+/// auto [out, hc] = lstm(x, {h0, c0});
+/// auto [h_n, c_n] = hc;
+/// ```
+template <typename T>
+class LSTM : public detail::StackedModule<T> {
+ public:
+  explicit LSTM(const LSTMOptions& options, Generator& generator = default_generator())
+      : detail::StackedModule<T>(detail::RecurrentSpec::from(options), generator), options_(options) {}
+  LSTM(Index input_size, Index hidden_size, Index num_layers = 1)
+      : LSTM(LSTMOptions(input_size, hidden_size).num_layers(num_layers)) {}
+
+  const LSTMOptions& options() const noexcept { return options_; }
+
+  template <int R>
+  using Output = std::pair<Tensor<T, R>, LSTMState<T, R>>;
+
+  /// Runs from zero initial states. Returns `(output, (h_n, c_n))`.
+  template <int R>
+  Output<R> forward(const Tensor<T, R>& input) const {
+    return unpack(this->template run<R, R, R>(input, nullptr, nullptr));
+  }
+  /// Runs from `{h0, c0}` (or a previous call's `(h_n, c_n)`). Returns `(output, (h_n, c_n))`.
+  template <int R>
+  Output<R> forward(const Tensor<T, R>& input, detail::type_identity_t<LSTMStateRef<T, R>> state) const {
+    return unpack(this->template run<R, R, R>(input, &state.h, &state.c));
+  }
+  /// Runs from `h0`, `c0` given separately (their ranks are checked at run time, as in PyTorch).
+  template <int R, int RH, int RC>
+  Output<R> forward(const Tensor<T, R>& input, const Tensor<T, RH>& h0, const Tensor<T, RC>& c0) const {
+    return unpack(this->template run<R, RH, RC>(input, &h0, &c0));
+  }
+  template <int R>
+  Output<R> operator()(const Tensor<T, R>& input) const {
+    return forward(input);
+  }
+  template <int R>
+  Output<R> operator()(const Tensor<T, R>& input, detail::type_identity_t<LSTMStateRef<T, R>> state) const {
+    return forward<R>(input, state);
+  }
+  template <int R, int RH, int RC>
+  Output<R> operator()(const Tensor<T, R>& input, const Tensor<T, RH>& h0, const Tensor<T, RC>& c0) const {
+    return forward(input, h0, c0);
+  }
+
+ private:
+  template <typename Result>
+  static auto unpack(Result&& r) {
+    return std::make_pair(std::move(r.output), std::make_pair(std::move(r.h_n), std::move(r.c_n)));
+  }
+  LSTMOptions options_;
+};
+
+}  // namespace seqnet

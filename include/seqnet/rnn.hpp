@@ -33,7 +33,7 @@ class StackedModule : public Module<T> {
     const Shape c_shape = expected_state_shape(spec, dims, true);
     if (h0 != nullptr) {
       const Shape given_c = c0 != nullptr ? shape(*c0) : Shape{};
-      check_state_ranks(spec, dims, shape(*h0), c0 != nullptr ? &given_c : nullptr);
+      check_state_ranks(dims, shape(*h0), c0 != nullptr ? &given_c : nullptr);
       check_state_shape(h_shape, shape(*h0), lstm ? "hidden[0]" : "hidden");
       if (c0 != nullptr) check_state_shape(c_shape, given_c, "hidden[1]");
     }

@@ -215,7 +215,7 @@ inline Shape expected_state_shape(const RecurrentSpec& spec, const SequenceDims&
 }
 
 /// Checks the ranks of the given initial states against the input's (RNNBase.forward's first check).
-inline void check_state_ranks(const RecurrentSpec& spec, const SequenceDims& dims, const Shape& h, const Shape* c) {
+inline void check_state_ranks(const SequenceDims& dims, const Shape& h, const Shape* c) {
   const Index want = dims.batched ? 3 : 2;
   const char* kind = dims.batched ? "For batched 3-D input, " : "For unbatched 2-D input, ";
   if (c == nullptr) {
@@ -224,7 +224,6 @@ inline void check_state_ranks(const RecurrentSpec& spec, const SequenceDims& dim
     check<shape_error>(h.rank() == want && c->rank() == want, kind, "hx and cx should also be ", want,
                        "-D but got (", h.rank(), "-D, ", c->rank(), "-D) tensors");
   }
-  (void)spec;
 }
 
 /// Checks one initial state's shape (RNNBase.check_hidden_size).

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /// @file seqnet.hpp
-/// Umbrella header: PyTorch-compatible recurrent networks on Eigen. CPU only; the CUDA backend has its
-/// own opt-in include.
+/// Umbrella header: PyTorch-compatible recurrent networks on Eigen. CPU code only: the planned CUDA
+/// backend will live behind its own opt-in include and is never pulled in here.
 #pragma once
 
 #include "cell.hpp"

@@ -39,17 +39,17 @@ class CellModule : public Module<T> {
     Tensor<T, R> h, c;
   };
 
-  template <int R, int RH, int RC>
-  Result<R> run(const Tensor<T, R>& input, const Tensor<T, RH>* h0, const Tensor<T, RC>* c0) const {
+  template <int R>
+  Result<R> run(const Tensor<T, R>& input, const TensorArg<T>* h0, const TensorArg<T>* c0) const {
     const RecurrentSpec& spec = this->spec_;
     const CellDims dims = check_cell_input(spec, shape(input));
-    if (h0 != nullptr) check_cell_state(spec, dims, shape(*h0), 0);
-    if (c0 != nullptr) check_cell_state(spec, dims, shape(*c0), 1);
+    if (h0 != nullptr) check_cell_state(spec, dims, h0->shape, 0);
+    if (c0 != nullptr) check_cell_state(spec, dims, c0->shape, 1);
     const Shape state_shape = dims.batched ? Shape{dims.batch, spec.hidden_size} : Shape{spec.hidden_size};
     const bool lstm = spec.kind == CellKind::LSTM;
     Result<R> result{make_tensor<T, R>(state_shape), lstm ? make_tensor<T, R>(state_shape) : Tensor<T, R>()};
     cell_forward<T>(spec, this->params_.layout(), this->params_.data(), dims.batch, input.data(),
-                    h0 != nullptr ? h0->data() : nullptr, c0 != nullptr ? c0->data() : nullptr, result.h.data(),
+                    h0 != nullptr ? h0->data : nullptr, c0 != nullptr ? c0->data : nullptr, result.h.data(),
                     lstm ? result.c.data() : nullptr);
     return result;
   }
@@ -78,12 +78,13 @@ class RNNCell : public detail::CellModule<T> {
   /// One step from a zero hidden state; returns h'.
   template <int R>
   Tensor<T, R> forward(const Tensor<T, R>& input) const {
-    return this->template run<R, R, R>(input, nullptr, nullptr).h;
+    return this->run(input, nullptr, nullptr).h;
   }
   /// One step from `hx`; returns h'.
   template <int R, int RH>
   Tensor<T, R> forward(const Tensor<T, R>& input, const Tensor<T, RH>& hx) const {
-    return this->template run<R, RH, RH>(input, &hx, nullptr).h;
+    const auto h = detail::tensor_arg(hx);
+    return this->run(input, &h, nullptr).h;
   }
   template <int R>
   Tensor<T, R> operator()(const Tensor<T, R>& input) const {
@@ -112,25 +113,26 @@ class LSTMCell : public detail::CellModule<T> {
   /// One step from zero states.
   template <int R>
   LSTMState<T, R> forward(const Tensor<T, R>& input) const {
-    return unpack(this->template run<R, R, R>(input, nullptr, nullptr));
+    return unpack(this->run(input, nullptr, nullptr));
   }
   /// One step from `{h0, c0}` (or a previous step's result).
   template <int R>
-  LSTMState<T, R> forward(const Tensor<T, R>& input, detail::type_identity_t<LSTMStateRef<T, R>> state) const {
-    return unpack(this->template run<R, R, R>(input, &state.h, &state.c));
+  LSTMState<T, R> forward(const Tensor<T, R>& input, const LSTMStateRef<T>& state) const {
+    const detail::TensorArg<T> h{state.h_data(), state.h_shape()}, c{state.c_data(), state.c_shape()};
+    return unpack(this->run(input, &h, &c));
   }
   /// One step from `h0`, `c0` given separately (ranks checked at run time).
   template <int R, int RH, int RC>
   LSTMState<T, R> forward(const Tensor<T, R>& input, const Tensor<T, RH>& h0, const Tensor<T, RC>& c0) const {
-    return unpack(this->template run<R, RH, RC>(input, &h0, &c0));
+    return forward(input, LSTMStateRef<T>(h0, c0));
   }
   template <int R>
   LSTMState<T, R> operator()(const Tensor<T, R>& input) const {
     return forward(input);
   }
   template <int R>
-  LSTMState<T, R> operator()(const Tensor<T, R>& input, detail::type_identity_t<LSTMStateRef<T, R>> state) const {
-    return forward<R>(input, state);
+  LSTMState<T, R> operator()(const Tensor<T, R>& input, const LSTMStateRef<T>& state) const {
+    return forward(input, state);
   }
   template <int R, int RH, int RC>
   LSTMState<T, R> operator()(const Tensor<T, R>& input, const Tensor<T, RH>& h0, const Tensor<T, RC>& c0) const {

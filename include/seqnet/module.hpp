@@ -78,14 +78,6 @@ std::ostream& operator<<(std::ostream& out, const Module<T>& module) {
 
 namespace detail {
 
-template <typename T>
-struct type_identity {
-  using type = T;
-};
-/// Blocks template argument deduction so `{h0, c0}` and `std::pair` arguments convert.
-template <typename T>
-using type_identity_t = typename type_identity<T>::type;
-
 /// A tensor of rank `R` with the given (already validated) shape.
 template <typename T, int R>
 Tensor<T, R> make_tensor(const Shape& shape) {

@@ -24,18 +24,17 @@ class StackedModule : public Module<T> {
   };
 
   /// `h0`/`c0` null means zeros; `c0` is only read by LSTM.
-  template <int R, int RH, int RC>
-  Result<R> run(const Tensor<T, R>& input, const Tensor<T, RH>* h0, const Tensor<T, RC>* c0) const {
+  template <int R>
+  Result<R> run(const Tensor<T, R>& input, const TensorArg<T>* h0, const TensorArg<T>* c0) const {
     const RecurrentSpec& spec = this->spec_;
     const bool lstm = spec.kind == CellKind::LSTM;
     const SequenceDims dims = check_sequence_input(spec, shape(input));
     const Shape h_shape = expected_state_shape(spec, dims, false);
     const Shape c_shape = expected_state_shape(spec, dims, true);
     if (h0 != nullptr) {
-      const Shape given_c = c0 != nullptr ? shape(*c0) : Shape{};
-      check_state_ranks(dims, shape(*h0), c0 != nullptr ? &given_c : nullptr);
-      check_state_shape(h_shape, shape(*h0), lstm ? "hidden[0]" : "hidden");
-      if (c0 != nullptr) check_state_shape(c_shape, given_c, "hidden[1]");
+      check_state_ranks(dims, h0->shape, c0 != nullptr ? &c0->shape : nullptr);
+      check_state_shape(h_shape, h0->shape, lstm ? "hidden[0]" : "hidden");
+      if (c0 != nullptr) check_state_shape(c_shape, c0->shape, "hidden[1]");
     }
 
     const Index features = spec.directions() * spec.output_size();
@@ -46,8 +45,8 @@ class StackedModule : public Module<T> {
                      lstm ? make_tensor<T, R>(c_shape) : Tensor<T, R>()};
     StackIO<T> io;
     io.input = input.data();
-    io.h0 = h0 != nullptr ? h0->data() : nullptr;
-    io.c0 = c0 != nullptr ? c0->data() : nullptr;
+    io.h0 = h0 != nullptr ? h0->data : nullptr;
+    io.c0 = c0 != nullptr ? c0->data : nullptr;
     io.output = result.output.data();
     io.h_n = result.h_n.data();
     io.c_n = lstm ? result.c_n.data() : nullptr;
@@ -80,12 +79,13 @@ class RNN : public detail::StackedModule<T> {
   /// Runs from zero initial state. Returns `(output, h_n)`.
   template <int R>
   std::pair<Tensor<T, R>, Tensor<T, R>> forward(const Tensor<T, R>& input) const {
-    return unpack(this->template run<R, R, R>(input, nullptr, nullptr));
+    return unpack(this->run(input, nullptr, nullptr));
   }
   /// Runs from `h0`. Returns `(output, h_n)`.
   template <int R, int RH>
   std::pair<Tensor<T, R>, Tensor<T, R>> forward(const Tensor<T, R>& input, const Tensor<T, RH>& h0) const {
-    return unpack(this->template run<R, RH, RH>(input, &h0, nullptr));
+    const auto h = detail::tensor_arg(h0);
+    return unpack(this->run(input, &h, nullptr));
   }
   template <int R>
   std::pair<Tensor<T, R>, Tensor<T, R>> operator()(const Tensor<T, R>& input) const {
@@ -130,25 +130,26 @@ class LSTM : public detail::StackedModule<T> {
   /// Runs from zero initial states. Returns `(output, (h_n, c_n))`.
   template <int R>
   Output<R> forward(const Tensor<T, R>& input) const {
-    return unpack(this->template run<R, R, R>(input, nullptr, nullptr));
+    return unpack(this->run(input, nullptr, nullptr));
   }
   /// Runs from `{h0, c0}` (or a previous call's `(h_n, c_n)`). Returns `(output, (h_n, c_n))`.
   template <int R>
-  Output<R> forward(const Tensor<T, R>& input, detail::type_identity_t<LSTMStateRef<T, R>> state) const {
-    return unpack(this->template run<R, R, R>(input, &state.h, &state.c));
+  Output<R> forward(const Tensor<T, R>& input, const LSTMStateRef<T>& state) const {
+    const detail::TensorArg<T> h{state.h_data(), state.h_shape()}, c{state.c_data(), state.c_shape()};
+    return unpack(this->run(input, &h, &c));
   }
   /// Runs from `h0`, `c0` given separately (their ranks are checked at run time, as in PyTorch).
   template <int R, int RH, int RC>
   Output<R> forward(const Tensor<T, R>& input, const Tensor<T, RH>& h0, const Tensor<T, RC>& c0) const {
-    return unpack(this->template run<R, RH, RC>(input, &h0, &c0));
+    return forward(input, LSTMStateRef<T>(h0, c0));
   }
   template <int R>
   Output<R> operator()(const Tensor<T, R>& input) const {
     return forward(input);
   }
   template <int R>
-  Output<R> operator()(const Tensor<T, R>& input, detail::type_identity_t<LSTMStateRef<T, R>> state) const {
-    return forward<R>(input, state);
+  Output<R> operator()(const Tensor<T, R>& input, const LSTMStateRef<T>& state) const {
+    return forward(input, state);
   }
   template <int R, int RH, int RC>
   Output<R> operator()(const Tensor<T, R>& input, const Tensor<T, RH>& h0, const Tensor<T, RC>& c0) const {

@@ -11,14 +11,44 @@ namespace seqnet {
 template <typename T, int R>
 using LSTMState = std::pair<Tensor<T, R>, Tensor<T, R>>;
 
-/// `(h, c)` as LSTM and LSTMCell take it, without copying: built from `{h0, c0}` or from a returned `LSTMState`.
-template <typename T, int R>
-struct LSTMStateRef {
-  const Tensor<T, R>& h;
-  const Tensor<T, R>& c;
+/// `(h, c)` as LSTM and LSTMCell take it, without copying: built from `{h0, c0}` or from a returned
+/// `LSTMState`. It records each tensor's own rank, so a state of the wrong rank is reported by the
+/// module's shape check instead of being converted.
+template <typename T>
+class LSTMStateRef {
+ public:
+  template <int RH, int RC>
+  LSTMStateRef(const Tensor<T, RH>& h, const Tensor<T, RC>& c)
+      : h_(h.data()), c_(c.data()), h_shape_(shape(h)), c_shape_(shape(c)) {}
+  template <int R>
+  LSTMStateRef(const LSTMState<T, R>& state)  // NOLINT: implicit so a returned state can be passed back
+      : LSTMStateRef(state.first, state.second) {}
 
-  LSTMStateRef(const Tensor<T, R>& h_, const Tensor<T, R>& c_) : h(h_), c(c_) {}
-  LSTMStateRef(const LSTMState<T, R>& state) : h(state.first), c(state.second) {}  // NOLINT: implicit by design
+  const T* h_data() const noexcept { return h_; }
+  const T* c_data() const noexcept { return c_; }
+  const Shape& h_shape() const noexcept { return h_shape_; }
+  const Shape& c_shape() const noexcept { return c_shape_; }
+
+ private:
+  const T* h_;
+  const T* c_;
+  Shape h_shape_;
+  Shape c_shape_;
 };
 
+namespace detail {
+
+/// A read-only tensor argument of any rank: its data and its shape, checked at run time.
+template <typename T>
+struct TensorArg {
+  const T* data;
+  Shape shape;
+};
+
+template <typename T, int R>
+TensorArg<T> tensor_arg(const Tensor<T, R>& tensor) {
+  return {tensor.data(), seqnet::shape(tensor)};
+}
+
+}  // namespace detail
 }  // namespace seqnet

@@ -168,14 +168,14 @@ TEMPLATE_TEST_CASE("LSTM checks h_0 and c_0 shapes", "[errors][shape][lstm]", fl
     CHECK_NOTHROW(bf(xb, {zeros<T>(4, 3, 20), zeros<T>(4, 3, 20)}));
   }
   SECTION("unbatched input takes unbatched states [L*D, H]") {
-    // As for RNN below, the shapes are reported as passed (PyTorch would print them unsqueezed).
+    // PyTorch unsqueezes unbatched states before its check and prints them that way; so does seqnet.
     const auto xu = filled<T>(10, 100);
-    CHECK_ERROR(seqnet::shape_error, "Expected hidden[0] size (4, 20), got [4, 21]",
+    CHECK_ERROR(seqnet::shape_error, "Expected hidden[0] size (4, 1, 20), got [4, 1, 21]",
                 lstm(xu, {zeros<T>(4, 21), zeros<T>(4, 20)}));
-    CHECK_ERROR(seqnet::shape_error, "Expected hidden[1] size (4, 20), got [3, 20]",
+    CHECK_ERROR(seqnet::shape_error, "Expected hidden[1] size (4, 1, 20), got [3, 1, 20]",
                 lstm(xu, {zeros<T>(4, 20), zeros<T>(3, 20)}));
     LSTM<T> proj(LSTMOptions(10, 20).num_layers(2).bidirectional(true).proj_size(5));
-    CHECK_ERROR(seqnet::shape_error, "Expected hidden[1] size (4, 20), got [4, 5]",
+    CHECK_ERROR(seqnet::shape_error, "Expected hidden[1] size (4, 1, 20), got [4, 1, 5]",
                 proj(filled<T>(7, 10), {zeros<T>(4, 5), zeros<T>(4, 5)}));
   }
 }
@@ -187,10 +187,9 @@ TEMPLATE_TEST_CASE("RNN checks the h_0 shape", "[errors][shape][rnn]", float, do
   CHECK_ERROR(seqnet::shape_error, "Expected hidden size (4, 3, 20), got [4, 2, 20]", rnn(x, zeros<T>(4, 2, 20)));
   CHECK_ERROR(seqnet::shape_error, "Expected hidden size (4, 3, 20), got [1, 3, 20]", rnn(x, zeros<T>(1, 3, 20)));
   CHECK_ERROR(seqnet::shape_error, "Expected hidden size (4, 3, 20), got [4, 3, 21]", rnn(x, zeros<T>(4, 3, 21)));
-  // Unbatched: seqnet reports the shapes as passed, [L*D, H]. (PyTorch unsqueezes hx before its check and
-  // prints "Expected hidden size (4, 1, 20), got [4, 1, 2]" here.)
-  CHECK_ERROR(seqnet::shape_error, "Expected hidden size (4, 20), got [4, 2]", rnn(filled<T>(10, 100), zeros<T>(4, 2)));
-  CHECK_ERROR(seqnet::shape_error, "Expected hidden size (4, 20), got [2, 20]", rnn(filled<T>(10, 100), zeros<T>(2, 20)));
+  // Unbatched: PyTorch unsqueezes hx before its check and prints the shapes with the batch axis of 1.
+  CHECK_ERROR(seqnet::shape_error, "Expected hidden size (4, 1, 20), got [4, 1, 2]", rnn(filled<T>(10, 100), zeros<T>(4, 2)));
+  CHECK_ERROR(seqnet::shape_error, "Expected hidden size (4, 1, 20), got [2, 1, 20]", rnn(filled<T>(10, 100), zeros<T>(2, 20)));
   // batch_first: torch.nn.RNN(10, 20, batch_first=True)(x[3, 7, 10], h[1, 7, 20]).
   RNN<T> bf(RNNOptions(10, 20).batch_first(true));
   CHECK_ERROR(seqnet::shape_error, "Expected hidden size (1, 3, 20), got [1, 7, 20]",
@@ -442,8 +441,7 @@ TEMPLATE_TEST_CASE("constructors reject invalid projection and dropout options",
 
 TEMPLATE_TEST_CASE("constructors reject non-positive sizes", "[errors][value]", float, double) {
   using T = TestType;
-  // The exact PyTorch 2.x texts are checked in the [!mayfail] test below; here the type and the
-  // leading text, which must hold either way.
+  // The exact PyTorch 2.x texts are checked in the next test; here the type and the leading text.
   auto starts = [](const std::string& s) { return Catch::Matchers::StartsWith(s); };
   CHECK_THAT(message_of([] { RNN<T>(RNNOptions(10, 0)); }), starts("hidden_size must be greater than zero"));
   CHECK_THAT(message_of([] { RNN<T>(RNNOptions(10, -1)); }), starts("hidden_size must be greater than zero"));
@@ -480,7 +478,7 @@ TEMPLATE_TEST_CASE("constructors reject non-positive sizes", "[errors][value]", 
               LSTM<T>(LSTMOptions(10, 20).proj_size(-1).num_layers(2)));
 }
 
-TEMPLATE_TEST_CASE("size validation messages match PyTorch 2.x exactly", "[errors][value][!mayfail]", float, double) {
+TEMPLATE_TEST_CASE("size validation messages match PyTorch 2.x exactly", "[errors][value]", float, double) {
   using T = TestType;
   // torch/nn/modules/rnn.py (2.x): raise ValueError("hidden_size must be greater than zero"), likewise for
   // num_layers and input_size; no ", got N" suffix.
@@ -492,7 +490,7 @@ TEMPLATE_TEST_CASE("size validation messages match PyTorch 2.x exactly", "[error
   CHECK_ERROR(seqnet::value_error, "input_size must be greater than zero", LSTM<T>(LSTMOptions(-1, 20)));
 }
 
-TEMPLATE_TEST_CASE("module checks run in PyTorch's order", "[errors][shape][!mayfail]", float, double) {
+TEMPLATE_TEST_CASE("module checks run in PyTorch's order", "[errors][shape]", float, double) {
   using T = TestType;
   // Verified with PyTorch 1.13 (2.x's RNN.forward/LSTM.forward have the same structure): the state ranks
   // are checked in Python before check_forward_args (input size, then state shapes), and the sequence
@@ -516,7 +514,7 @@ TEMPLATE_TEST_CASE("module checks run in PyTorch's order", "[errors][shape][!may
               lstm(filled<T>(0, 3, 100), {zeros<T>(4, 2, 20), zeros<T>(4, 2, 20)}));
 }
 
-TEMPLATE_TEST_CASE("cell checks run in PyTorch's order", "[errors][shape][cell][!mayfail]", float, double) {
+TEMPLATE_TEST_CASE("cell checks run in PyTorch's order", "[errors][shape][cell]", float, double) {
   using T = TestType;
   // PyTorch 2.x RNNCell/LSTMCell.forward check the ranks of input, hx[0] and hx[1] in Python before ATen
   // checks the input size and then each state's batch and hidden size.

@@ -42,9 +42,8 @@ class CellModule : public Module<T> {
   template <int R>
   Result<R> run(const Tensor<T, R>& input, const TensorArg<T>* h0, const TensorArg<T>* c0) const {
     const RecurrentSpec& spec = this->spec_;
-    const CellDims dims = check_cell_input(spec, shape(input));
-    if (h0 != nullptr) check_cell_state(spec, dims, h0->shape, 0);
-    if (c0 != nullptr) check_cell_state(spec, dims, c0->shape, 1);
+    const CellDims dims = check_cell_inputs(spec, shape(input), h0 != nullptr ? &h0->shape : nullptr,
+                                            c0 != nullptr ? &c0->shape : nullptr);
     const Shape state_shape = dims.batched ? Shape{dims.batch, spec.hidden_size} : Shape{spec.hidden_size};
     const bool lstm = spec.kind == CellKind::LSTM;
     Result<R> result{make_tensor<T, R>(state_shape), lstm ? make_tensor<T, R>(state_shape) : Tensor<T, R>()};

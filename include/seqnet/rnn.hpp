@@ -28,14 +28,10 @@ class StackedModule : public Module<T> {
   Result<R> run(const Tensor<T, R>& input, const TensorArg<T>* h0, const TensorArg<T>* c0) const {
     const RecurrentSpec& spec = this->spec_;
     const bool lstm = spec.kind == CellKind::LSTM;
-    const SequenceDims dims = check_sequence_input(spec, shape(input));
+    const SequenceDims dims = check_module_inputs(spec, shape(input), h0 != nullptr ? &h0->shape : nullptr,
+                                                  c0 != nullptr ? &c0->shape : nullptr);
     const Shape h_shape = expected_state_shape(spec, dims, false);
     const Shape c_shape = expected_state_shape(spec, dims, true);
-    if (h0 != nullptr) {
-      check_state_ranks(dims, h0->shape, c0 != nullptr ? &c0->shape : nullptr);
-      check_state_shape(h_shape, h0->shape, lstm ? "hidden[0]" : "hidden");
-      if (c0 != nullptr) check_state_shape(c_shape, c0->shape, "hidden[1]");
-    }
 
     const Index features = spec.directions() * spec.output_size();
     Shape out_shape = !dims.batched      ? Shape{dims.seq_len, features}

@@ -115,9 +115,9 @@ struct RecurrentSpec {
       check<value_error>(dropout >= 0.0 && dropout <= 1.0,
                          "dropout should be a number in range [0, 1] representing the probability of an element being zeroed");
     }
-    check<value_error>(input_size > 0, "input_size must be greater than zero, got ", input_size);
-    check<value_error>(hidden_size > 0, "hidden_size must be greater than zero, got ", hidden_size);
-    check<value_error>(num_layers > 0, "num_layers must be greater than zero, got ", num_layers);
+    check<value_error>(input_size > 0, "input_size must be greater than zero");
+    check<value_error>(hidden_size > 0, "hidden_size must be greater than zero");
+    check<value_error>(num_layers > 0, "num_layers must be greater than zero");
     check<value_error>(proj_size >= 0, "proj_size should be a positive integer or zero to disable projections");
     check<value_error>(proj_size == 0 || kind == CellKind::LSTM,
                        "proj_size argument is only supported for LSTM, not RNN or GRU");
@@ -183,29 +183,13 @@ struct ParameterLayout {
   }
 };
 
-/// Sequence and batch extents of a validated module input.
+/// Sequence and batch extents of a module input.
 struct SequenceDims {
   Index seq_len = 0;
   Index batch = 0;
   bool batched = true;
   bool batch_first = false;  ///< effective: PyTorch ignores batch_first for unbatched input
 };
-
-/// Checks a module input's rank and feature size (PyTorch's RNNBase.forward + check_input).
-inline SequenceDims check_sequence_input(const RecurrentSpec& spec, const Shape& input) {
-  check<shape_error>(input.rank() == 2 || input.rank() == 3, spec.name(), ": Expected input to be 2D or 3D, got ",
-                     input.rank(), "D", spec.kind == CellKind::RNN ? " tensor" : "", " instead");
-  check<shape_error>(input[input.rank() - 1] == spec.input_size,
-                     "input.size(-1) must be equal to input_size. Expected ", spec.input_size, ", got ",
-                     input[input.rank() - 1]);
-  SequenceDims dims;
-  dims.batched = input.rank() == 3;
-  dims.batch_first = dims.batched && spec.batch_first;
-  dims.seq_len = input[dims.batch_first ? 1 : 0];
-  dims.batch = dims.batched ? input[dims.batch_first ? 0 : 1] : 1;
-  check<shape_error>(dims.seq_len > 0, "Expected sequence length to be larger than 0 in RNN");
-  return dims;
-}
 
 /// Expected shape of h_0/h_n (or c_0/c_n when `cell_state`): `[D * num_layers, batch, size]`, never batch-first.
 inline Shape expected_state_shape(const RecurrentSpec& spec, const SequenceDims& dims, bool cell_state) {
@@ -214,52 +198,85 @@ inline Shape expected_state_shape(const RecurrentSpec& spec, const SequenceDims&
   return dims.batched ? Shape{stacked, dims.batch, size} : Shape{stacked, size};
 }
 
-/// Checks the ranks of the given initial states against the input's (RNNBase.forward's first check).
-inline void check_state_ranks(const SequenceDims& dims, const Shape& h, const Shape* c) {
-  const Index want = dims.batched ? 3 : 2;
-  const char* kind = dims.batched ? "For batched 3-D input, " : "For unbatched 2-D input, ";
-  if (c == nullptr) {
-    check<shape_error>(h.rank() == want, kind, "hx should also be ", want, "-D but got ", h.rank(), "-D tensor");
-  } else {
-    check<shape_error>(h.rank() == want && c->rank() == want, kind, "hx and cx should also be ", want,
-                       "-D but got (", h.rank(), "-D, ", c->rank(), "-D) tensors");
+/// Validates a module's input and optional initial states in PyTorch's order (RNNBase.forward, then
+/// check_forward_args, then the kernel): input rank, state ranks, input size, state shapes, sequence
+/// length; the first failure throws `shape_error` with PyTorch's message. `c` is LSTM's c_0.
+inline SequenceDims check_module_inputs(const RecurrentSpec& spec, const Shape& input, const Shape* h, const Shape* c) {
+  const Index rank = input.rank();
+  check<shape_error>(rank == 2 || rank == 3, spec.name(), ": Expected input to be 2D or 3D, got ", rank, "D",
+                     spec.kind == CellKind::RNN ? " tensor" : "", " instead");
+  SequenceDims dims;
+  dims.batched = rank == 3;
+  dims.batch_first = dims.batched && spec.batch_first;
+  dims.seq_len = input[dims.batch_first ? 1 : 0];
+  dims.batch = dims.batched ? input[dims.batch_first ? 0 : 1] : 1;
+
+  if (h != nullptr) {
+    const char* kind = dims.batched ? "For batched 3-D input, " : "For unbatched 2-D input, ";
+    if (c == nullptr) {
+      check<shape_error>(h->rank() == rank, kind, "hx should also be ", rank, "-D but got ", h->rank(), "-D tensor");
+    } else {
+      check<shape_error>(h->rank() == rank && c->rank() == rank, kind, "hx and cx should also be ", rank,
+                         "-D but got (", h->rank(), "-D, ", c->rank(), "-D) tensors");
+    }
   }
+  check<shape_error>(input[rank - 1] == spec.input_size, "input.size(-1) must be equal to input_size. Expected ",
+                     spec.input_size, ", got ", input[rank - 1]);
+
+  // PyTorch compares states after giving unbatched ones a batch axis of 1, and prints them that way.
+  auto check_state = [&](const Shape& given, bool cell_state, const char* label) {
+    const Shape expected = expected_state_shape(spec, dims, cell_state);
+    if (expected == given) return;
+    const Shape shown_expected = dims.batched ? expected : Shape{expected[0], 1, expected[1]};
+    std::vector<Index> shown_given = given.dims();
+    if (!dims.batched) shown_given.insert(shown_given.begin() + 1, 1);
+    throw shape_error(concat("Expected ", label, " size ", shown_expected.tuple_str(), ", got ",
+                             Shape(shown_given).str()));
+  };
+  if (h != nullptr) check_state(*h, false, c != nullptr ? "hidden[0]" : "hidden");
+  if (c != nullptr) check_state(*c, true, "hidden[1]");
+  check<shape_error>(dims.seq_len > 0, "Expected sequence length to be larger than 0 in RNN");
+  return dims;
 }
 
-/// Checks one initial state's shape (RNNBase.check_hidden_size).
-inline void check_state_shape(const Shape& expected, const Shape& actual, const char* label) {
-  check<shape_error>(expected == actual, "Expected ", label, " size ", expected.tuple_str(), ", got ", actual.str());
-}
-
-/// Batch extent of a validated cell input.
+/// Batch extent of a cell input.
 struct CellDims {
   Index batch = 1;
   bool batched = true;
 };
 
-/// Checks a cell's input (RNNCell.forward's rank check, then ATen's check_rnn_cell_forward_input).
-inline CellDims check_cell_input(const RecurrentSpec& spec, const Shape& input) {
-  check<shape_error>(input.rank() == 1 || input.rank() == 2, spec.name(), ": Expected input to be 1D or 2D, got ",
-                     input.rank(), "D instead");
-  check<shape_error>(input[input.rank() - 1] == spec.input_size, "input has inconsistent input_size: got ",
-                     input[input.rank() - 1], " expected ", spec.input_size);
-  return {input.rank() == 2 ? input[0] : 1, input.rank() == 2};
-}
-
-/// Checks one of a cell's states; `index` is 0 for h and 1 for c, as in PyTorch's `hx[0]`/`hidden0`.
-inline void check_cell_state(const RecurrentSpec& spec, const CellDims& dims, const Shape& state, int index) {
-  const bool is_lstm = spec.kind == CellKind::LSTM;
-  const std::string label = is_lstm ? "hx[" + std::to_string(index) + "]" : std::string("hidden");
-  check<shape_error>(state.rank() == 1 || state.rank() == 2, spec.name(), ": Expected ", label,
-                     " to be 1D or 2D, got ", state.rank(), "D instead");
-  check<shape_error>(state.rank() == (dims.batched ? 2 : 1), spec.name(), ": Expected ", label, " to be ",
-                     dims.batched ? "2D for batched 2D" : "1D for unbatched 1D", " input, got ", state.rank(),
-                     "D instead");
-  const Index batch = dims.batched ? state[0] : 1;
-  check<shape_error>(batch == dims.batch, "Input batch size ", dims.batch, " doesn't match hidden", index,
-                     " batch size ", batch);
-  check<shape_error>(state[state.rank() - 1] == spec.hidden_size, "hidden", index,
-                     " has inconsistent hidden_size: got ", state[state.rank() - 1], ", expected ", spec.hidden_size);
+/// Validates a cell's input and optional states in PyTorch's order (RNNCell/LSTMCell.forward's rank
+/// checks, then ATen's check_rnn_cell_forward_input and check_rnn_cell_forward_hidden): input rank, state
+/// ranks, input size, then each state's batch and size. `c` is LSTMCell's c_0 (PyTorch's `hx[1]`, `hidden1`).
+inline CellDims check_cell_inputs(const RecurrentSpec& spec, const Shape& input, const Shape* h, const Shape* c) {
+  const Index rank = input.rank();
+  check<shape_error>(rank == 1 || rank == 2, spec.name(), ": Expected input to be 1D or 2D, got ", rank, "D instead");
+  const CellDims dims{rank == 2 ? input[0] : 1, rank == 2};
+  const bool lstm = spec.kind == CellKind::LSTM;
+  const Shape* states[2] = {h, c};
+  for (int index = 0; index < 2; ++index) {
+    const Shape* state = states[index];
+    if (state == nullptr) continue;
+    const std::string label = lstm ? "hx[" + std::to_string(index) + "]" : std::string("hidden");
+    check<shape_error>(state->rank() == 1 || state->rank() == 2, spec.name(), ": Expected ", label,
+                       " to be 1D or 2D, got ", state->rank(), "D instead");
+    // PyTorch has no message of its own for this mismatch (it fails later, or with an IndexError).
+    check<shape_error>(state->rank() == rank, spec.name(), ": Expected ", label, " to be ",
+                       dims.batched ? "2D for batched 2D" : "1D for unbatched 1D", " input, got ", state->rank(),
+                       "D instead");
+  }
+  check<shape_error>(input[rank - 1] == spec.input_size, "input has inconsistent input_size: got ", input[rank - 1],
+                     " expected ", spec.input_size);
+  for (int index = 0; index < 2; ++index) {
+    const Shape* state = states[index];
+    if (state == nullptr) continue;
+    const Index batch = dims.batched ? (*state)[0] : 1;
+    check<shape_error>(batch == dims.batch, "Input batch size ", dims.batch, " doesn't match hidden", index,
+                       " batch size ", batch);
+    check<shape_error>((*state)[rank - 1] == spec.hidden_size, "hidden", index, " has inconsistent hidden_size: got ",
+                       (*state)[rank - 1], ", expected ", spec.hidden_size);
+  }
+  return dims;
 }
 
 }  // namespace seqnet::detail

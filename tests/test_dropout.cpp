@@ -11,7 +11,12 @@
 
 #include <seqnet/seqnet.hpp>
 
+#include "tensor_compare.hpp"
+
 namespace {
+
+using seqnet_test::identical;
+using seqnet_test::max_abs_diff;
 
 using seqnet::Index;
 using seqnet::LSTM;
@@ -21,23 +26,6 @@ using seqnet::RNN;
 using seqnet::RNNOptions;
 using seqnet::Shape;
 using seqnet::Tensor;
-
-template <typename T, int R>
-bool identical(const Tensor<T, R>& a, const Tensor<T, R>& b) {
-  if (seqnet::shape(a) != seqnet::shape(b)) return false;
-  for (Index i = 0; i < a.size(); ++i)
-    if (!(a.data()[i] == b.data()[i])) return false;
-  return true;
-}
-
-template <typename T, int R>
-double max_abs_diff(const Tensor<T, R>& a, const Tensor<T, R>& b) {
-  REQUIRE(seqnet::shape(a) == seqnet::shape(b));
-  double worst = 0.0;
-  for (Index i = 0; i < a.size(); ++i)
-    worst = std::max(worst, std::abs(static_cast<double>(a.data()[i]) - static_cast<double>(b.data()[i])));
-  return worst;
-}
 
 /// Rows `[a, b)` of dimension 0 (layers of a state, or time steps).
 template <typename T>

@@ -12,7 +12,11 @@
 
 #include <seqnet/seqnet.hpp>
 
+#include "tensor_compare.hpp"
+
 namespace {
+
+using seqnet_test::identical;
 
 using seqnet::Index;
 using seqnet::LSTM;
@@ -32,14 +36,6 @@ Tensor<T, static_cast<int>(sizeof...(Dims))> filled(Dims... dims) {
   Tensor<T, static_cast<int>(sizeof...(Dims))> t(static_cast<Index>(dims)...);
   t.setConstant(T(0.25));
   return t;
-}
-
-template <typename T, int R>
-bool identical(const Tensor<T, R>& a, const Tensor<T, R>& b) {
-  if (seqnet::shape(a) != seqnet::shape(b)) return false;
-  for (Index i = 0; i < a.size(); ++i)
-    if (!(a.data()[i] == b.data()[i])) return false;
-  return true;
 }
 
 /// The message of the std::invalid_argument `f` throws ("" if it throws nothing).

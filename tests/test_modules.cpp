@@ -10,7 +10,12 @@
 
 #include <seqnet/seqnet.hpp>
 
+#include "tensor_compare.hpp"
+
 namespace {
+
+using seqnet_test::identical;
+using seqnet_test::max_abs_diff;
 
 using seqnet::Index;
 using seqnet::LSTM;
@@ -27,25 +32,6 @@ using seqnet::Tensor;
 template <typename T>
 double tolerance() {
   return std::is_same_v<T, float> ? 2e-6 : 1e-12;
-}
-
-template <typename T, int R>
-double max_abs_diff(const Tensor<T, R>& a, const Tensor<T, R>& b) {
-  REQUIRE(seqnet::shape(a) == seqnet::shape(b));
-  double worst = 0.0;
-  for (Index i = 0; i < a.size(); ++i) {
-    const double d = std::abs(static_cast<double>(a.data()[i]) - static_cast<double>(b.data()[i]));
-    if (!(d <= worst)) worst = d;  // also propagates NaN
-  }
-  return worst;
-}
-
-template <typename T, int R>
-bool identical(const Tensor<T, R>& a, const Tensor<T, R>& b) {
-  if (seqnet::shape(a) != seqnet::shape(b)) return false;
-  for (Index i = 0; i < a.size(); ++i)
-    if (!(a.data()[i] == b.data()[i])) return false;
-  return true;
 }
 
 template <typename T, int R>

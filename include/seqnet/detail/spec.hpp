@@ -55,50 +55,21 @@ struct RecurrentSpec {
   double dropout = 0.0;
 
   static RecurrentSpec from(const RNNOptions& o) {
-    RecurrentSpec s;
-    s.kind = CellKind::RNN;
+    RecurrentSpec s = stacked(CellKind::RNN, o);
     s.nonlinearity = o.nonlinearity();
-    s.input_size = o.input_size();
-    s.hidden_size = o.hidden_size();
-    s.num_layers = o.num_layers();
-    s.bias = o.bias();
-    s.batch_first = o.batch_first();
-    s.dropout = o.dropout();
-    s.bidirectional = o.bidirectional();
     return s;
   }
   static RecurrentSpec from(const LSTMOptions& o) {
-    RecurrentSpec s;
-    s.kind = CellKind::LSTM;
-    s.input_size = o.input_size();
-    s.hidden_size = o.hidden_size();
-    s.num_layers = o.num_layers();
-    s.bias = o.bias();
-    s.batch_first = o.batch_first();
-    s.dropout = o.dropout();
-    s.bidirectional = o.bidirectional();
+    RecurrentSpec s = stacked(CellKind::LSTM, o);
     s.proj_size = o.proj_size();
     return s;
   }
   static RecurrentSpec from(const RNNCellOptions& o) {
-    RecurrentSpec s;
-    s.kind = CellKind::RNN;
-    s.is_cell = true;
+    RecurrentSpec s = cell(CellKind::RNN, o);
     s.nonlinearity = o.nonlinearity();
-    s.input_size = o.input_size();
-    s.hidden_size = o.hidden_size();
-    s.bias = o.bias();
     return s;
   }
-  static RecurrentSpec from(const LSTMCellOptions& o) {
-    RecurrentSpec s;
-    s.kind = CellKind::LSTM;
-    s.is_cell = true;
-    s.input_size = o.input_size();
-    s.hidden_size = o.hidden_size();
-    s.bias = o.bias();
-    return s;
-  }
+  static RecurrentSpec from(const LSTMCellOptions& o) { return cell(CellKind::LSTM, o); }
 
   Index gates() const { return gate_count(kind); }
   Index gate_size() const { return gates() * hidden_size; }
@@ -140,6 +111,31 @@ struct RecurrentSpec {
       if (bidirectional) s += ", bidirectional=True";
     }
     return s + ")";
+  }
+
+ private:
+  template <typename Options>
+  static RecurrentSpec stacked(CellKind kind, const Options& o) {
+    RecurrentSpec s;
+    s.kind = kind;
+    s.input_size = o.input_size();
+    s.hidden_size = o.hidden_size();
+    s.num_layers = o.num_layers();
+    s.bias = o.bias();
+    s.batch_first = o.batch_first();
+    s.dropout = o.dropout();
+    s.bidirectional = o.bidirectional();
+    return s;
+  }
+  template <typename Options>
+  static RecurrentSpec cell(CellKind kind, const Options& o) {
+    RecurrentSpec s;
+    s.kind = kind;
+    s.is_cell = true;
+    s.input_size = o.input_size();
+    s.hidden_size = o.hidden_size();
+    s.bias = o.bias();
+    return s;
   }
 };
 

@@ -1,0 +1,33 @@
+// Element-wise comparisons of seqnet tensors shared by the tests.
+#pragma once
+
+#include <cmath>
+
+#include <catch2/catch.hpp>
+
+#include <seqnet/seqnet.hpp>
+
+namespace seqnet_test {
+
+/// Same shape and every element bitwise equal (NaN never equals).
+template <typename T, int R>
+bool identical(const seqnet::Tensor<T, R>& a, const seqnet::Tensor<T, R>& b) {
+  if (seqnet::shape(a) != seqnet::shape(b)) return false;
+  for (seqnet::Index i = 0; i < a.size(); ++i)
+    if (!(a.data()[i] == b.data()[i])) return false;
+  return true;
+}
+
+/// Largest element-wise |a - b| (NaN if any difference is NaN); the shapes must match.
+template <typename T, int R>
+double max_abs_diff(const seqnet::Tensor<T, R>& a, const seqnet::Tensor<T, R>& b) {
+  REQUIRE(seqnet::shape(a) == seqnet::shape(b));
+  double worst = 0.0;
+  for (seqnet::Index i = 0; i < a.size(); ++i) {
+    const double d = std::abs(static_cast<double>(a.data()[i]) - static_cast<double>(b.data()[i]));
+    if (!(d <= worst)) worst = d;
+  }
+  return worst;
+}
+
+}  // namespace seqnet_test

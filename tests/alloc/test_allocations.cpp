@@ -71,6 +71,10 @@ TEST_CASE("forward allocates per call, never per time step", "[allocation]") {
     seqnet::LSTM<float> lstm(100, 20, 4);
     require_seq_independent_allocations(lstm, 3, 100, false);
   }
+  SECTION("batch 1: the matrix-vector path") {
+    seqnet::LSTM<float> lstm(seqnet::LSTMOptions(128, 128).proj_size(64).bidirectional(true));
+    require_seq_independent_allocations(lstm, 1, 128, false);
+  }
   SECTION("large LSTM: Eigen's packed GEMM path") {
     seqnet::LSTM<float> lstm(seqnet::LSTMOptions(256, 256).num_layers(2));
     require_seq_independent_allocations(lstm, 16, 256, false);

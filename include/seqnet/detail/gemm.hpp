@@ -43,7 +43,7 @@ class LinearGemm {
  public:
   LinearGemm(Index rows, Index cols, Index depth)
       : rows_(rows), cols_(cols), depth_(depth), blocking_(std::max<Index>(rows, 1), std::max<Index>(cols, 1), std::max<Index>(depth, 1), 1, true) {
-    if (!use_coefficient_product()) blocking_.allocateAll();
+    if (!use_coefficient_product() && rows_ != 1) blocking_.allocateAll();
   }
   LinearGemm(const LinearGemm&) = delete;
   LinearGemm& operator=(const LinearGemm&) = delete;
@@ -59,6 +59,12 @@ class LinearGemm {
     if (rows_ == 0 || cols_ == 0 || depth_ == 0) return;
     if (use_coefficient_product()) {
       out.noalias() += input.lazyProduct(weight.transpose());
+      return;
+    }
+    if (rows_ == 1) {
+      // A single row is a matrix-vector product: Eigen's GEMV reads the weight in place instead of
+      // packing it, and needs no heap buffer for contiguous operands.
+      out.row(0).noalias() += input.row(0) * weight.transpose();
       return;
     }
     // Eigen's own GEMM kernel, called with our pre-allocated blocking so no per-call allocation happens.

@@ -474,6 +474,15 @@ TEMPLATE_TEST_CASE("constructors reject non-positive sizes", "[errors][value]", 
               LSTM<T>(LSTMOptions(10, 20).proj_size(-1).num_layers(2)));
 }
 
+TEMPLATE_TEST_CASE("sizes whose products overflow are rejected, not wrapped", "[errors][value]", float, double) {
+  using T = TestType;
+  const char* msg = "sizes too large: the module would need more than 2^53 parameters";
+  CHECK_ERROR(seqnet::value_error, msg, LSTM<T>(LSTMOptions(1, Index(1) << 61)));
+  CHECK_ERROR(seqnet::value_error, msg, RNN<T>(RNNOptions(Index(1) << 40, Index(1) << 20)));
+  CHECK_ERROR(seqnet::value_error, msg, RNN<T>(RNNOptions(10, 20).num_layers(Index(1) << 60)));
+  CHECK_ERROR(seqnet::value_error, msg, LSTMCell<T>(Index(1) << 62, 3));
+}
+
 TEMPLATE_TEST_CASE("size validation messages match PyTorch 2.x exactly", "[errors][value]", float, double) {
   using T = TestType;
   // torch/nn/modules/rnn.py (2.x): raise ValueError("hidden_size must be greater than zero"), likewise for

@@ -44,7 +44,9 @@ class Module {
   void eval() noexcept { training_ = false; }
   bool is_training() const noexcept { return training_; }
 
-  /// The generator dropout masks are drawn from; by default `default_generator()`.
+  /// The generator dropout masks are drawn from; by default `default_generator()`. A training-mode
+  /// forward with dropout > 0 advances it, so modules running concurrently in training mode need
+  /// generators of their own (eval-mode forwards touch no shared state).
   void set_generator(Generator& generator) noexcept { generator_ = &generator; }
 
   /// What Python's `repr(module)` prints, e.g. `LSTM(100, 20, num_layers=4, bidirectional=True)`.

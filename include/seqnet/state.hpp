@@ -5,6 +5,12 @@
 
 #include "tensor.hpp"
 
+#if defined(__clang__)
+#define SEQNET_LIFETIMEBOUND [[clang::lifetimebound]]
+#else
+#define SEQNET_LIFETIMEBOUND
+#endif
+
 namespace seqnet {
 
 /// `(h, c)` as LSTM and LSTMCell return it: `auto [h_n, c_n] = hc;`
@@ -13,15 +19,16 @@ using LSTMState = std::pair<Tensor<T, R>, Tensor<T, R>>;
 
 /// `(h, c)` as LSTM and LSTMCell take it, without copying: built from `{h0, c0}` or from a returned
 /// `LSTMState`. It records each tensor's own rank, so a state of the wrong rank is reported by the
-/// module's shape check instead of being converted.
+/// module's shape check instead of being converted. It only points at the tensors: use it as a call
+/// argument (`lstm(x, {h0, c0})`), never store one built from temporaries.
 template <typename T>
 class LSTMStateRef {
  public:
   template <int RH, int RC>
-  LSTMStateRef(const Tensor<T, RH>& h, const Tensor<T, RC>& c)
+  LSTMStateRef(const Tensor<T, RH>& h SEQNET_LIFETIMEBOUND, const Tensor<T, RC>& c SEQNET_LIFETIMEBOUND)
       : h_(h.data()), c_(c.data()), h_shape_(shape(h)), c_shape_(shape(c)) {}
   template <int R>
-  LSTMStateRef(const LSTMState<T, R>& state)  // NOLINT: implicit so a returned state can be passed back
+  LSTMStateRef(const LSTMState<T, R>& state SEQNET_LIFETIMEBOUND)  // NOLINT: implicit so a returned state can be passed back
       : LSTMStateRef(state.first, state.second) {}
 
   const T* h_data() const noexcept { return h_; }

@@ -89,6 +89,7 @@ void forward_stack(const RecurrentSpec& spec, const ParameterLayout& layout, con
                    const StackIO<T>& io, bool training, Generator& generator) {
   const Index S = dims.seq_len, B = dims.batch, D = spec.directions(), L = spec.num_layers;
   const Index H = spec.hidden_size, H_out = spec.output_size(), width = D * H_out;
+  if (B == 0) return;  // every result is empty
   const bool apply_dropout = training && spec.dropout > 0.0;
 
   std::vector<T> between_layers[2];
@@ -130,6 +131,7 @@ template <typename T>
 void cell_forward(const RecurrentSpec& spec, const ParameterLayout& layout, const T* params, Index batch,
                   const T* input, const T* h0, const T* c0, T* h1, T* c1) {
   const Index G = spec.gate_size(), H = spec.hidden_size;
+  if (batch == 0) return;  // h1 and c1 are empty
   const auto weights = DirectionWeights<T>::at(params, layout.directions.front(), spec.input_size);
   std::vector<T> input_gates(static_cast<std::size_t>(batch * G));
   LinearGemm<T>(batch, G, spec.input_size)

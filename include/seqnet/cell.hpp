@@ -117,8 +117,7 @@ class LSTMCell : public detail::CellModule<T> {
   /// One step from `{h0, c0}` (or a previous step's result).
   template <int R>
   LSTMState<T, R> forward(const Tensor<T, R>& input, const LSTMStateRef<T>& state) const {
-    const detail::TensorArg<T> h{state.h_data(), state.h_shape()}, c{state.c_data(), state.c_shape()};
-    return unpack(this->run(input, &h, &c));
+    return unpack(this->run(input, &state.h_arg(), &state.c_arg()));
   }
   /// One step from `h0`, `c0` given separately (ranks checked at run time).
   template <int R, int RH, int RC>

@@ -131,8 +131,7 @@ class LSTM : public detail::StackedModule<T> {
   /// Runs from `{h0, c0}` (or a previous call's `(h_n, c_n)`). Returns `(output, (h_n, c_n))`.
   template <int R>
   Output<R> forward(const Tensor<T, R>& input, const LSTMStateRef<T>& state) const {
-    const detail::TensorArg<T> h{state.h_data(), state.h_shape()}, c{state.c_data(), state.c_shape()};
-    return unpack(this->run(input, &h, &c));
+    return unpack(this->run(input, &state.h_arg(), &state.c_arg()));
   }
   /// Runs from `h0`, `c0` given separately (their ranks are checked at run time, as in PyTorch).
   template <int R, int RH, int RC>

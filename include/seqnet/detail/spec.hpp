@@ -94,13 +94,15 @@ struct RecurrentSpec {
     check<value_error>(proj_size == 0 || kind == CellKind::LSTM,
                        "proj_size argument is only supported for LSTM, not RNN or GRU");
     check<value_error>(proj_size < hidden_size, "proj_size has to be smaller than hidden_size");
-    // An upper bound on the parameter count keeps every size product far inside Index's range
+    // An upper bound on the parameter count (layer 0 may be the widest) keeps every size product far
+    // inside Index's range
     // (PyTorch would fail to allocate instead).
     using Real = long double;
-    const Real hidden = static_cast<Real>(hidden_size);
-    const Real largest_input = std::max(static_cast<Real>(input_size), 2 * static_cast<Real>(proj_size > 0 ? proj_size : hidden_size));
-    const Real parameter_count = static_cast<Real>(num_layers) * 2 *
-                                 (4 * hidden * (largest_input + hidden + 2) + static_cast<Real>(proj_size) * hidden);
+    const Real hidden = static_cast<Real>(hidden_size), out = static_cast<Real>(output_size());
+    const Real widest_input = std::max(static_cast<Real>(input_size), static_cast<Real>(directions()) * out);
+    const Real parameter_count = static_cast<Real>(num_layers) * static_cast<Real>(directions()) *
+                                 (static_cast<Real>(gates()) * hidden * (widest_input + out + 2) +
+                                  static_cast<Real>(proj_size) * hidden);
     check<value_error>(parameter_count < 0x1p53L, "sizes too large: the module would need more than 2^53 parameters");
   }
 

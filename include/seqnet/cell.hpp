@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "detail/recurrent.hpp"
+#include "detail/recurrent_module.hpp"
 #include "module.hpp"
 #include "options.hpp"
 #include "state.hpp"
@@ -15,7 +16,7 @@ namespace detail {
 
 /// Shared part of the cells: parameter accessors and the checked single-step driver.
 template <typename T>
-class CellModule : public Module<T> {
+class CellModule : public RecurrentModule<T> {
  public:
   /// `[G * hidden_size, input_size]`.
   Parameter<T> weight_ih() { return this->parameter("weight_ih"); }
@@ -31,7 +32,7 @@ class CellModule : public Module<T> {
   Parameter<const T> bias_hh() const { return this->parameter(bias_name("bias_hh")); }
 
  protected:
-  using Module<T>::Module;
+  using RecurrentModule<T>::RecurrentModule;
 
   template <int R>
   struct Result {
@@ -47,7 +48,7 @@ class CellModule : public Module<T> {
     const Shape state_shape = dims.batched ? Shape{dims.batch, spec.hidden_size} : Shape{spec.hidden_size};
     const bool lstm = spec.kind == CellKind::LSTM;
     Result<R> result{make_tensor<T, R>(state_shape), lstm ? make_tensor<T, R>(state_shape) : Tensor<T, R>()};
-    cell_forward<T>(spec, this->params_.layout(), this->params_.data(), dims.batch, input.data(),
+    cell_forward<T>(spec, this->layout_, this->params_.data(), dims.batch, input.data(),
                     h0 != nullptr ? h0->data : nullptr, c0 != nullptr ? c0->data : nullptr, result.h.data(),
                     lstm ? result.c.data() : nullptr);
     return result;

@@ -4,21 +4,23 @@
 #include <ostream>
 #include <string>
 #include <type_traits>
+#include <utility>
 
-#include "detail/spec.hpp"
+#include "detail/parameter_table.hpp"
 #include "parameter.hpp"
-#include "random.hpp"
 
 namespace seqnet {
 
-/// Common base of every seqnet module: parameters with PyTorch's names, order and shapes, the
-/// training flag, and Python's repr.
+/// Common base of every seqnet module (recurrent layers, cells, Linear, Embedding): parameters with
+/// PyTorch's names, order and shapes, the training flag, and Python's repr.
 template <typename T>
 class Module {
   static_assert(std::is_floating_point_v<T>, "seqnet modules take float or double (or long double)");
 
  public:
   using Scalar = T;
+
+  virtual ~Module() = default;
 
   /// Parameters in PyTorch's `named_parameters()` order, as writable views:
   /// `for (auto& [name, p] : m.named_parameters())`.
@@ -35,41 +37,25 @@ class Module {
   T* flat_parameters() noexcept { return params_.data(); }
   const T* flat_parameters() const noexcept { return params_.data(); }
 
-  /// Re-draws every parameter from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch's `reset_parameters`.
-  void reset_parameters(Generator& generator = default_generator()) { params_.reset(spec_, generator); }
-
   /// Training mode (PyTorch's default): inter-layer dropout is active.
   void train(bool on = true) noexcept { training_ = on; }
   /// Evaluation mode: dropout is a no-op.
   void eval() noexcept { training_ = false; }
   bool is_training() const noexcept { return training_; }
 
-  /// The generator dropout masks are drawn from; by default `default_generator()`. A training-mode
-  /// forward with dropout > 0 advances it, so modules running concurrently in training mode need
-  /// generators of their own (eval-mode forwards touch no shared state).
-  void set_generator(Generator& generator) noexcept { generator_ = &generator; }
-
   /// What Python's `repr(module)` prints, e.g. `LSTM(100, 20, num_layers=4, bidirectional=True)`.
-  std::string repr() const { return spec_.repr(); }
-
-  /// The shape description the forward pass, the checks and the parameter layout are derived from.
-  const detail::RecurrentSpec& spec() const noexcept { return spec_; }
+  virtual std::string repr() const = 0;
 
  protected:
-  Module(const detail::RecurrentSpec& spec, Generator& generator) : spec_(validated(spec)), params_(spec_, generator) {}
+  /// `type_name` is the Python class name used in messages (`'LSTM' object has no attribute ...`).
+  Module(std::string type_name, detail::ParameterTable table) : params_(std::move(type_name), std::move(table)) {}
+  Module(const Module&) = default;
+  Module(Module&&) noexcept = default;
+  Module& operator=(const Module&) = default;
+  Module& operator=(Module&&) noexcept = default;
 
-  Generator& generator() const noexcept { return generator_ != nullptr ? *generator_ : default_generator(); }
-
-  detail::RecurrentSpec spec_;
   detail::ParameterStore<T> params_;
   bool training_ = true;
-  Generator* generator_ = nullptr;
-
- private:
-  static const detail::RecurrentSpec& validated(const detail::RecurrentSpec& spec) {
-    spec.validate();
-    return spec;
-  }
 };
 
 /// Prints Python's repr of the module.

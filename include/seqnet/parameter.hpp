@@ -8,9 +8,8 @@
 
 #include <Eigen/Core>
 
-#include "detail/spec.hpp"
+#include "detail/parameter_table.hpp"
 #include "errors.hpp"
-#include "random.hpp"
 #include "tensor.hpp"
 
 namespace seqnet {
@@ -68,21 +67,14 @@ using NamedParameters = std::vector<std::pair<std::string, Parameter<T>>>;
 
 namespace detail {
 
-/// Owns all of a module's parameters in one flat buffer laid out as `ParameterLayout` says, so a
-/// whole module can be copied to a device, saved or loaded in one piece.
+/// Owns all of a module's parameters in one flat buffer laid out as its `ParameterTable` says, so a
+/// whole module can be copied to a device, saved or loaded in one piece. Values start at zero; the
+/// owning module initialises them.
 template <typename T>
 class ParameterStore {
  public:
-  ParameterStore(const RecurrentSpec& spec, Generator& generator)
-      : owner_(spec.name()), layout_(spec), values_(static_cast<std::size_t>(layout_.total_size)) {
-    reset(spec, generator);
-  }
-
-  /// PyTorch's `reset_parameters`: every parameter ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
-  void reset(const RecurrentSpec& spec, Generator& generator) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(spec.hidden_size));
-    for (T& value : values_) value = static_cast<T>(generator.uniform(-bound, bound));
-  }
+  ParameterStore(std::string owner, ParameterTable table)
+      : owner_(std::move(owner)), table_(std::move(table)), values_(static_cast<std::size_t>(table_.total_size)) {}
 
   NamedParameters<T> named() { return named_impl<T>(values_.data()); }
   NamedParameters<const T> named() const { return named_impl<const T>(values_.data()); }
@@ -90,28 +82,28 @@ class ParameterStore {
   Parameter<T> get(const std::string& name) { return get_impl<T>(values_.data(), name); }
   Parameter<const T> get(const std::string& name) const { return get_impl<const T>(values_.data(), name); }
 
-  const ParameterLayout& layout() const noexcept { return layout_; }
+  const ParameterTable& table() const noexcept { return table_; }
   const T* data() const noexcept { return values_.data(); }
   T* data() noexcept { return values_.data(); }
-  Index size() const noexcept { return layout_.total_size; }
+  Index size() const noexcept { return table_.total_size; }
 
  private:
   template <typename U>
   NamedParameters<U> named_impl(U* base) const {
     NamedParameters<U> out;
-    out.reserve(layout_.entries.size());
-    for (const auto& entry : layout_.entries) out.emplace_back(entry.name, Parameter<U>(base + entry.offset, entry.shape));
+    out.reserve(table_.entries.size());
+    for (const auto& entry : table_.entries) out.emplace_back(entry.name, Parameter<U>(base + entry.offset, entry.shape));
     return out;
   }
   template <typename U>
   Parameter<U> get_impl(U* base, const std::string& name) const {
-    const ParameterInfo* entry = layout_.find(name);
+    const ParameterInfo* entry = table_.find(name);
     check<key_error>(entry != nullptr, "'", owner_, "' object has no attribute '", name, "'");
     return Parameter<U>(base + entry->offset, entry->shape);
   }
 
   std::string owner_;
-  ParameterLayout layout_;
+  ParameterTable table_;
   std::vector<T> values_;
 };
 

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "detail/recurrent.hpp"
+#include "detail/recurrent_module.hpp"
 #include "module.hpp"
 #include "options.hpp"
 #include "state.hpp"
@@ -14,9 +15,9 @@ namespace detail {
 /// Shared forward driver of the stacked modules (RNN, LSTM): validates shapes exactly as PyTorch
 /// does, allocates the results and runs the layer stack.
 template <typename T>
-class StackedModule : public Module<T> {
+class StackedModule : public RecurrentModule<T> {
  protected:
-  using Module<T>::Module;
+  using RecurrentModule<T>::RecurrentModule;
 
   template <int R>
   struct Result {
@@ -46,7 +47,7 @@ class StackedModule : public Module<T> {
     io.output = result.output.data();
     io.h_n = result.h_n.data();
     io.c_n = lstm ? result.c_n.data() : nullptr;
-    forward_stack<T>(spec, this->params_.layout(), this->params_.data(), dims, io, this->training_, this->generator());
+    forward_stack<T>(spec, this->layout_, this->params_.data(), dims, io, this->training_, this->generator());
     return result;
   }
 };

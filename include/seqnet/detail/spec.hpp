@@ -9,6 +9,7 @@
 #include "../options.hpp"
 #include "../tensor.hpp"
 #include "format.hpp"
+#include "parameter_table.hpp"
 
 namespace seqnet::detail {
 
@@ -22,13 +23,6 @@ inline Index gate_count(CellKind kind) {
 inline const char* kind_name(CellKind kind) {
   return kind == CellKind::LSTM ? "LSTM" : "RNN";
 }
-
-/// One named parameter inside the flat parameter buffer.
-struct ParameterInfo {
-  std::string name;
-  Shape shape;
-  Index offset = 0;
-};
 
 /// Offsets of one layer-direction's parameters in the flat buffer; -1 marks an absent one.
 struct DirectionOffsets {
@@ -153,9 +147,8 @@ struct RecurrentSpec {
 /// Names, shapes and offsets of all parameters, in PyTorch's registration order:
 /// per layer, per direction: weight_ih, weight_hh, [bias_ih, bias_hh], [weight_hr].
 struct ParameterLayout {
-  std::vector<ParameterInfo> entries;
+  ParameterTable table;
   std::vector<DirectionOffsets> directions;  ///< index layer * D + direction
-  Index total_size = 0;
 
   explicit ParameterLayout(const RecurrentSpec& spec) {
     const Index G = spec.gate_size();
@@ -163,30 +156,16 @@ struct ParameterLayout {
       for (Index dir = 0; dir < spec.directions(); ++dir) {
         std::string suffix = spec.is_cell ? "" : "_l" + std::to_string(layer) + (dir == 1 ? "_reverse" : "");
         DirectionOffsets offsets;
-        offsets.weight_ih = add("weight_ih" + suffix, {G, spec.layer_input_size(layer)});
-        offsets.weight_hh = add("weight_hh" + suffix, {G, spec.output_size()});
+        offsets.weight_ih = table.add("weight_ih" + suffix, {G, spec.layer_input_size(layer)});
+        offsets.weight_hh = table.add("weight_hh" + suffix, {G, spec.output_size()});
         if (spec.bias) {
-          offsets.bias_ih = add("bias_ih" + suffix, {G});
-          offsets.bias_hh = add("bias_hh" + suffix, {G});
+          offsets.bias_ih = table.add("bias_ih" + suffix, {G});
+          offsets.bias_hh = table.add("bias_hh" + suffix, {G});
         }
-        if (spec.proj_size > 0) offsets.weight_hr = add("weight_hr" + suffix, {spec.proj_size, spec.hidden_size});
+        if (spec.proj_size > 0) offsets.weight_hr = table.add("weight_hr" + suffix, {spec.proj_size, spec.hidden_size});
         directions.push_back(offsets);
       }
     }
-  }
-
-  const ParameterInfo* find(const std::string& name) const {
-    for (const auto& entry : entries)
-      if (entry.name == name) return &entry;
-    return nullptr;
-  }
-
- private:
-  Index add(std::string name, Shape shape) {
-    const Index offset = total_size;
-    total_size += shape.numel();
-    entries.push_back({std::move(name), std::move(shape), offset});
-    return offset;
   }
 };
 

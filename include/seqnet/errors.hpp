@@ -27,6 +27,20 @@ class key_error : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+/// Thrown when a safetensors file or buffer is malformed (header, dtype, shape or offsets); the message
+/// names the tensor and the numbers that disagree.
+class format_error : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+/// Thrown when a state dict does not fit a module (PyTorch's "Error(s) in loading state_dict for ..."
+/// RuntimeError): missing or unexpected keys in strict mode, or a size mismatch.
+class state_dict_error : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
 namespace detail {
 
 template <typename... Parts>

@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: MIT
+/// @file safetensors.hpp
+/// Reading and writing the safetensors format (https://github.com/huggingface/safetensors): an 8-byte
+/// little-endian header length N, N bytes of JSON (`{"name": {"dtype": "F32", "shape": [80, 10],
+/// "data_offsets": [0, 3200]}, ..., "__metadata__": {"format": "pt"}}`), then the raw little-endian tensor
+/// bytes, which the tensors must tile exactly. Every file is validated completely before anything is
+/// read from it; malformed input throws `format_error` and is never read out of bounds.
+#pragma once
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "detail/half.hpp"
+#include "detail/json.hpp"
+#include "errors.hpp"
+#include "state_dict.hpp"
+#include "tensor.hpp"
+
+namespace seqnet {
+
+/// The element types of the safetensors format. Loading converts any of them to the module's scalar
+/// type; saving writes F32, F64, F16 or BF16.
+enum class Dtype { BOOL, U8, I8, F8_E5M2, F8_E4M3, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64 };
+
+/// The name the format uses (`"F32"`).
+inline const char* dtype_name(Dtype dtype) {
+  switch (dtype) {
+    case Dtype::BOOL: return "BOOL";
+    case Dtype::U8: return "U8";
+    case Dtype::I8: return "I8";
+    case Dtype::F8_E5M2: return "F8_E5M2";
+    case Dtype::F8_E4M3: return "F8_E4M3";
+    case Dtype::I16: return "I16";
+    case Dtype::U16: return "U16";
+    case Dtype::F16: return "F16";
+    case Dtype::BF16: return "BF16";
+    case Dtype::I32: return "I32";
+    case Dtype::U32: return "U32";
+    case Dtype::F32: return "F32";
+    case Dtype::F64: return "F64";
+    case Dtype::I64: return "I64";
+    case Dtype::U64: return "U64";
+  }
+  return "?";
+}
+
+/// Bytes per element.
+inline std::size_t dtype_size(Dtype dtype) {
+  switch (dtype) {
+    case Dtype::BOOL: case Dtype::U8: case Dtype::I8: case Dtype::F8_E5M2: case Dtype::F8_E4M3: return 1;
+    case Dtype::I16: case Dtype::U16: case Dtype::F16: case Dtype::BF16: return 2;
+    case Dtype::I32: case Dtype::U32: case Dtype::F32: return 4;
+    case Dtype::F64: case Dtype::I64: case Dtype::U64: return 8;
+  }
+  return 0;
+}
+
+/// The dtype called `name`, or nothing.
+inline std::optional<Dtype> dtype_from_name(std::string_view name) {
+  for (int i = 0; i <= static_cast<int>(Dtype::U64); ++i)
+    if (name == dtype_name(static_cast<Dtype>(i))) return static_cast<Dtype>(i);
+  return std::nullopt;
+}
+
+/// The dtype `save_safetensors` writes for scalar type `T` by default: F32 for float, F64 otherwise.
+template <typename T>
+constexpr Dtype default_dtype() {
+  static_assert(std::is_floating_point_v<T>, "safetensors: modules hold float, double or long double");
+  return std::is_same_v<T, float> ? Dtype::F32 : Dtype::F64;
+}
+
+/// One tensor of a safetensors file: name, dtype, shape and its bytes `[begin, end)` in the data section.
+struct TensorInfo {
+  std::string name;
+  Dtype dtype = Dtype::F32;
+  Shape shape;
+  std::size_t begin = 0;
+  std::size_t end = 0;
+};
+
+/// Metadata (`__metadata__`): string keys to string values, in file order.
+using Metadata = std::vector<std::pair<std::string, std::string>>;
+
+namespace detail {
+
+inline std::uint64_t read_le(const std::uint8_t* p, std::size_t bytes) noexcept {
+  std::uint64_t value = 0;
+  for (std::size_t i = 0; i < bytes; ++i) value |= static_cast<std::uint64_t>(p[i]) << (8 * i);
+  return value;
+}
+
+inline void append_le(std::vector<std::uint8_t>& out, std::uint64_t value, std::size_t bytes) {
+  for (std::size_t i = 0; i < bytes; ++i) out.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
+}
+
+/// float8 e4m3 ("fn": no infinities, S.1111.111 is NaN) -> float. Exact.
+inline float float8_e4m3_to_float(std::uint8_t b) noexcept {
+  const std::uint32_t sign = static_cast<std::uint32_t>(b & 0x80u) << 24;
+  const std::uint32_t exponent = (b >> 3) & 0xFu;
+  const std::uint32_t mantissa = b & 0x7u;
+  if (exponent == 0xF && mantissa == 0x7) return float_from_bits(sign | 0x7FC00000u);
+  if (exponent != 0) return float_from_bits(sign | ((exponent + 120u) << 23) | (mantissa << 20));
+  // Subnormal: mantissa * 2^-9, exact in float.
+  const float magnitude = static_cast<float>(mantissa) / 512.0f;
+  return (b & 0x80u) ? -magnitude : magnitude;
+}
+
+/// Element `i` of a tensor of `dtype` at `p`, converted to `T` (as torch's `copy_` converts dtypes).
+template <typename T>
+T element(Dtype dtype, const std::uint8_t* p) noexcept {
+  switch (dtype) {
+    case Dtype::BOOL: return static_cast<T>(p[0] != 0 ? 1 : 0);
+    case Dtype::U8: return static_cast<T>(p[0]);
+    case Dtype::I8: return static_cast<T>(static_cast<std::int8_t>(p[0]));
+    case Dtype::F8_E5M2: return static_cast<T>(half_to_float(static_cast<std::uint16_t>(p[0] << 8)));
+    case Dtype::F8_E4M3: return static_cast<T>(float8_e4m3_to_float(p[0]));
+    case Dtype::I16: return static_cast<T>(static_cast<std::int16_t>(read_le(p, 2)));
+    case Dtype::U16: return static_cast<T>(static_cast<std::uint16_t>(read_le(p, 2)));
+    case Dtype::F16: return static_cast<T>(half_to_float(static_cast<std::uint16_t>(read_le(p, 2))));
+    case Dtype::BF16: return static_cast<T>(bfloat16_to_float(static_cast<std::uint16_t>(read_le(p, 2))));
+    case Dtype::I32: return static_cast<T>(static_cast<std::int32_t>(read_le(p, 4)));
+    case Dtype::U32: return static_cast<T>(static_cast<std::uint32_t>(read_le(p, 4)));
+    case Dtype::F32: return static_cast<T>(float_from_bits(static_cast<std::uint32_t>(read_le(p, 4))));
+    case Dtype::F64: {
+      const std::uint64_t bits = read_le(p, 8);
+      double value;
+      std::memcpy(&value, &bits, sizeof value);
+      return static_cast<T>(value);
+    }
+    case Dtype::I64: return static_cast<T>(static_cast<std::int64_t>(read_le(p, 8)));
+    case Dtype::U64: return static_cast<T>(read_le(p, 8));
+  }
+  return T();
+}
+
+/// `"rnn"` and `"rnn."` both select `rnn.*`; an empty prefix selects everything.
+inline std::string normalized_prefix(std::string prefix) {
+  if (!prefix.empty() && prefix.back() != '.') prefix += '.';
+  return prefix;
+}
+
+[[noreturn]] inline void format_fail(const std::string& message) {
+  throw format_error("safetensors: " + message);
+}
+
+}  // namespace detail
+
+/// A parsed and fully validated safetensors file or buffer. It owns the bytes; the tensors are converted
+/// on request (`values`, `state_dict`, `load_safetensors`).
+class Safetensors {
+ public:
+  /// Header lengths above this are rejected before anything is allocated (the reference implementation's cap).
+  static constexpr std::uint64_t max_header_size = 100'000'000;
+
+  /// Parses and validates a whole file held in memory; throws `format_error` if anything is malformed.
+  static Safetensors parse(std::vector<std::uint8_t> bytes) {
+    Safetensors file;
+    file.bytes_ = std::move(bytes);
+    file.validate();
+    return file;
+  }
+
+  /// Reads and parses the file at `path`. Open/read failures throw `std::system_error` (path and strerror),
+  /// malformed content `format_error`.
+  static Safetensors read(const std::string& path) {
+    errno = 0;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::system_error(errno, std::generic_category(), "cannot open '" + path + "'");
+    in.seekg(0, std::ios::end);
+    const std::streamoff size = in.tellg();
+    in.seekg(0, std::ios::beg);
+    if (!in || size < 0) throw std::system_error(errno, std::generic_category(), "cannot read '" + path + "'");
+    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+    if (size > 0) in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
+    if (!in) throw std::system_error(errno, std::generic_category(), "cannot read '" + path + "'");
+    try {
+      return parse(std::move(bytes));
+    } catch (const format_error& e) {
+      throw format_error(std::string(e.what()) + " (in '" + path + "')");
+    }
+  }
+
+  /// The tensors in header order.
+  const std::vector<TensorInfo>& tensors() const noexcept { return tensors_; }
+  /// `__metadata__`, empty when the file has none.
+  const Metadata& metadata() const noexcept { return metadata_; }
+
+  /// The tensor called `name`, or nullptr.
+  const TensorInfo* find(const std::string& name) const {
+    for (const auto& info : tensors_)
+      if (info.name == name) return &info;
+    return nullptr;
+  }
+
+  /// Converts the tensor's elements to `T` into `out`, which must hold `info.shape.numel()` values.
+  template <typename T>
+  void copy_to(const TensorInfo& info, T* out) const noexcept {
+    const std::size_t item = dtype_size(info.dtype);
+    const std::uint8_t* p = bytes_.data() + data_start_ + info.begin;
+    const std::size_t count = (info.end - info.begin) / item;
+    if (info.dtype == Dtype::F32 && std::is_same_v<T, float>) {
+      for (std::size_t i = 0; i < count; ++i, p += 4)
+        out[i] = static_cast<T>(detail::float_from_bits(static_cast<std::uint32_t>(detail::read_le(p, 4))));
+      return;
+    }
+    for (std::size_t i = 0; i < count; ++i, p += item) out[i] = detail::element<T>(info.dtype, p);
+  }
+
+  /// The tensor's elements converted to `T`, row-major.
+  template <typename T>
+  std::vector<T> values(const TensorInfo& info) const {
+    std::vector<T> out(static_cast<std::size_t>(info.shape.numel()));
+    copy_to(info, out.data());
+    return out;
+  }
+
+  /// The tensor called `name` converted to `T`; throws `key_error` if there is none.
+  template <typename T>
+  std::vector<T> values(const std::string& name) const {
+    const TensorInfo* info = find(name);
+    detail::check<key_error>(info != nullptr, "safetensors: no tensor '", name, "'");
+    return values<T>(*info);
+  }
+
+  /// The tensors named `prefix.*` (`"rnn"` or `"rnn."`; all if empty), without the prefix, converted to `T`,
+  /// in header order.
+  template <typename T>
+  StateDict<T> state_dict(std::string prefix = "") const {
+    prefix = detail::normalized_prefix(std::move(prefix));
+    StateDict<T> dict;
+    for (const auto& info : tensors_)
+      if (info.name.compare(0, prefix.size(), prefix) == 0)
+        dict.insert(info.name.substr(prefix.size()), info.shape, values<T>(info));
+    return dict;
+  }
+
+ private:
+  Safetensors() = default;
+
+  static std::uint64_t offset_value(const detail::json::Value& value, const std::string& name) {
+    const auto number = detail::json::as_uint64(value);
+    if (!number) detail::format_fail("tensor '" + name + "': data_offsets must be two non-negative integers");
+    return *number;
+  }
+
+  void validate() {
+    using detail::format_fail;
+    using detail::json::Value;
+    const std::size_t size = bytes_.size();
+    if (size < 8) format_fail(detail::concat("file of ", size, " bytes is too short for the 8-byte header length"));
+    const std::uint64_t header_size = detail::read_le(bytes_.data(), 8);
+    if (header_size > max_header_size)
+      format_fail(detail::concat("header length ", header_size, " exceeds the limit of ", max_header_size, " bytes"));
+    if (header_size > size - 8)
+      format_fail(detail::concat("header length ", header_size, " exceeds the ", size - 8,
+                                 " bytes that follow the length field (truncated file?)"));
+    data_start_ = 8 + static_cast<std::size_t>(header_size);
+    const std::size_t data_size = size - data_start_;
+    const std::string_view header(reinterpret_cast<const char*>(bytes_.data() + 8), static_cast<std::size_t>(header_size));
+    if (header.empty() || header[0] != '{') format_fail("header does not start with '{'");
+    const Value root = detail::json::parse(header);
+    if (!root.is_object()) format_fail("header is not a JSON object");
+
+    for (std::size_t m = 0; m < root.keys.size(); ++m) {
+      const std::string& name = root.keys[m];
+      const Value& entry = root.items[m];
+      if (name == "__metadata__") {
+        if (!entry.is_object()) format_fail("__metadata__ must be an object of strings");
+        for (std::size_t i = 0; i < entry.keys.size(); ++i) {
+          if (!entry.items[i].is_string())
+            format_fail("__metadata__ value of '" + entry.keys[i] + "' must be a string, not " +
+                        detail::json::kind_name(entry.items[i].kind));
+          metadata_.emplace_back(entry.keys[i], entry.items[i].text);
+        }
+        continue;
+      }
+      tensors_.push_back(tensor_info(name, entry, data_size));
+    }
+
+    // The tensors must tile the data section exactly: sorted by offset, each starts where the previous
+    // one ended, the first at 0 and the last at the end.
+    std::vector<const TensorInfo*> order;
+    for (const auto& info : tensors_) order.push_back(&info);
+    std::sort(order.begin(), order.end(), [](const TensorInfo* a, const TensorInfo* b) {
+      return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+    });
+    std::size_t position = 0;
+    const TensorInfo* previous = nullptr;
+    for (const TensorInfo* info : order) {
+      if (info->begin < position)
+        format_fail(detail::concat("tensor '", info->name, "' (bytes ", info->begin, "..", info->end,
+                                   ") overlaps tensor '", previous->name, "' (bytes ", previous->begin, "..",
+                                   previous->end, ")"));
+      if (info->begin > position)
+        format_fail(detail::concat("tensor '", info->name, "' starts at byte ", info->begin, " but the previous ",
+                                   "tensor ends at byte ", position, " (hole in the data section)"));
+      position = info->end;
+      previous = info;
+    }
+    if (position != data_size)
+      format_fail(detail::concat("the tensors cover ", position, " bytes but the data section has ", data_size,
+                                 " bytes"));
+  }
+
+  static TensorInfo tensor_info(const std::string& name, const detail::json::Value& entry, std::size_t data_size) {
+    using detail::format_fail;
+    using detail::json::Value;
+    if (!entry.is_object()) format_fail("tensor '" + name + "' must be an object");
+    const Value* dtype = nullptr;
+    const Value* shape = nullptr;
+    const Value* offsets = nullptr;
+    for (std::size_t i = 0; i < entry.keys.size(); ++i) {
+      if (entry.keys[i] == "dtype") dtype = &entry.items[i];
+      else if (entry.keys[i] == "shape") shape = &entry.items[i];
+      else if (entry.keys[i] == "data_offsets") offsets = &entry.items[i];
+      else format_fail("tensor '" + name + "' has an unknown field '" + entry.keys[i] + "'");
+    }
+    if (dtype == nullptr || shape == nullptr || offsets == nullptr)
+      format_fail("tensor '" + name + "' needs dtype, shape and data_offsets");
+
+    TensorInfo info;
+    info.name = name;
+    if (!dtype->is_string()) format_fail("tensor '" + name + "': dtype must be a string");
+    const auto known = dtype_from_name(dtype->text);
+    if (!known) format_fail("tensor '" + name + "': unknown dtype '" + dtype->text + "'");
+    info.dtype = *known;
+
+    if (!shape->is_array()) format_fail("tensor '" + name + "': shape must be an array");
+    std::vector<Index> dims;
+    Index numel = 1;  // computed as Shape::numel does, so every partial product must fit Index
+    for (const Value& dim : shape->items) {
+      const auto value = detail::json::as_uint64(dim);
+      if (!value || *value > static_cast<std::uint64_t>(std::numeric_limits<Index>::max()))
+        format_fail("tensor '" + name + "': shape must hold non-negative integers");
+      const auto d = static_cast<Index>(*value);
+      if (d != 0 && numel > std::numeric_limits<Index>::max() / d)
+        format_fail("tensor '" + name + "': the element count of its shape overflows");
+      numel *= d;
+      dims.push_back(d);
+    }
+    info.shape = Shape(std::move(dims));
+
+    if (!offsets->is_array() || offsets->items.size() != 2)
+      format_fail("tensor '" + name + "': data_offsets must be two non-negative integers");
+    const std::uint64_t begin = offset_value(offsets->items[0], name);
+    const std::uint64_t end = offset_value(offsets->items[1], name);
+    if (begin > end) format_fail(detail::concat("tensor '", name, "': data_offsets [", begin, ", ", end, "] are reversed"));
+    if (end > data_size)
+      format_fail(detail::concat("tensor '", name, "': data_offsets [", begin, ", ", end,
+                                 "] lie outside the data section of ", data_size, " bytes"));
+    const auto item = static_cast<std::uint64_t>(dtype_size(info.dtype));
+    const auto count = static_cast<std::uint64_t>(numel);
+    if (count > std::numeric_limits<std::uint64_t>::max() / item || count * item != end - begin)
+      format_fail(detail::concat("tensor '", name, "': shape ", info.shape.str(), " of ", dtype_name(info.dtype),
+                                 " needs ", numel, " x ", item, " bytes but data_offsets [", begin, ", ", end,
+                                 "] span ", end - begin, " bytes"));
+    info.begin = static_cast<std::size_t>(begin);
+    info.end = static_cast<std::size_t>(end);
+    return info;
+  }
+
+  std::vector<std::uint8_t> bytes_;
+  std::size_t data_start_ = 0;
+  std::vector<TensorInfo> tensors_;
+  Metadata metadata_;
+};
+
+namespace detail {
+
+template <typename X>
+struct is_state_dict : std::false_type {};
+template <typename U>
+struct is_state_dict<StateDict<U>> : std::true_type {};
+
+/// `load_from_source` adaptor for the tensors of a file under a prefix.
+struct SafetensorsSource {
+  const Safetensors& file;
+  std::string prefix;
+
+  std::vector<std::string> keys() const {
+    std::vector<std::string> out;
+    for (const auto& info : file.tensors())
+      if (info.name.compare(0, prefix.size(), prefix) == 0) out.push_back(info.name.substr(prefix.size()));
+    return out;
+  }
+  const TensorInfo* find(const std::string& name) const { return file.find(prefix + name); }
+  static const Shape& shape(const TensorInfo& info) { return info.shape; }
+  static void check(const TensorInfo&, const std::string&) {}  // every dtype converts
+  template <typename T>
+  void copy(const TensorInfo& info, T* out) const {
+    file.copy_to(info, out);
+  }
+};
+
+template <typename U>
+void append_values(std::vector<std::uint8_t>& out, const std::vector<U>& values, Dtype dtype) {
+  for (const U& v : values) {
+    switch (dtype) {
+      case Dtype::F32: append_le(out, float_bits(static_cast<float>(v)), 4); break;
+      case Dtype::F64: {
+        const auto d = static_cast<double>(v);
+        std::uint64_t bits;
+        std::memcpy(&bits, &d, sizeof bits);
+        append_le(out, bits, 8);
+        break;
+      }
+      // Through float first, as torch's .half()/.bfloat16() of a double tensor do.
+      case Dtype::F16: append_le(out, float_to_half(static_cast<float>(v)), 2); break;
+      case Dtype::BF16: append_le(out, float_to_bfloat16(static_cast<float>(v)), 2); break;
+      default: break;
+    }
+  }
+}
+
+}  // namespace detail
+
+/// A state dict as safetensors bytes: tensors in the dict's order, back to back, with their values
+/// converted to `dtype` (F32, F64, F16 or BF16; 16-bit rounds to nearest even, bit-identical to torch).
+/// `metadata` defaults to `{"format": "pt"}`, which the safetensors library's torch loader expects.
+template <typename U>
+std::vector<std::uint8_t> serialize_safetensors(const StateDict<U>& dict, Dtype dtype = default_dtype<U>(),
+                                                const Metadata& metadata = {{"format", "pt"}}) {
+  detail::check<value_error>(dtype == Dtype::F32 || dtype == Dtype::F64 || dtype == Dtype::F16 || dtype == Dtype::BF16,
+                             "safetensors: seqnet saves F32, F64, F16 or BF16, not ", dtype_name(dtype));
+  const auto quoted_name = [](const std::string& text) {
+    detail::check<value_error>(detail::json::is_valid_utf8(text), "safetensors: name is not valid UTF-8");
+    return detail::json::quote(text);
+  };
+  std::string header = "{";
+  if (!metadata.empty()) {
+    header += "\"__metadata__\":{";
+    for (std::size_t i = 0; i < metadata.size(); ++i)
+      header += (i ? "," : "") + quoted_name(metadata[i].first) + ":" + quoted_name(metadata[i].second);
+    header += "}";
+  }
+  std::size_t offset = 0;
+  for (const auto& [name, tensor] : dict) {
+    detail::check<value_error>(name != "__metadata__", "safetensors: a tensor cannot be called __metadata__");
+    const std::size_t bytes = tensor.values.size() * dtype_size(dtype);
+    header += (header.size() > 1 ? "," : "") + quoted_name(name) + ":{\"dtype\":\"" + dtype_name(dtype) +
+              "\",\"shape\":[";
+    for (Index i = 0; i < tensor.shape.rank(); ++i) header += (i ? "," : "") + std::to_string(tensor.shape[i]);
+    header += "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + bytes) + "]}";
+    offset += bytes;
+  }
+  header += "}";
+  header.append((8 - header.size() % 8) % 8, ' ');  // the reference writer aligns the data section to 8 bytes
+
+  std::vector<std::uint8_t> out;
+  out.reserve(8 + header.size() + offset);
+  detail::append_le(out, header.size(), 8);
+  out.insert(out.end(), header.begin(), header.end());
+  for (const auto& [name, tensor] : dict) detail::append_values(out, tensor.values, dtype);
+  return out;
+}
+
+/// A module's (or model's) parameters as safetensors bytes, named as PyTorch's `state_dict()` names them.
+template <typename M, typename = std::enable_if_t<!detail::is_state_dict<std::remove_const_t<M>>::value>>
+std::vector<std::uint8_t> serialize_safetensors(M& module,
+                                                Dtype dtype = default_dtype<std::remove_const_t<detail::named_element_t<M>>>(),
+                                                const Metadata& metadata = {{"format", "pt"}}) {
+  return serialize_safetensors(state_dict(module), dtype, metadata);
+}
+
+/// Writes `bytes` to `path`; failures throw `std::system_error` naming the path.
+inline void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+  errno = 0;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw std::system_error(errno, std::generic_category(), "cannot open '" + path + "' for writing");
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) throw std::system_error(errno, std::generic_category(), "cannot write '" + path + "'");
+}
+
+/// Saves a module, a model of several modules, or a `StateDict`, as a safetensors file PyTorch can load
+/// (`safetensors.torch.load_file`, or `tools/export_safetensors.py`'s `load`).
+template <typename X>
+void save_safetensors(const std::string& path, X&& module_or_dict) {
+  write_file(path, serialize_safetensors(module_or_dict));
+}
+/// As above, with the values converted to `dtype` (F32, F64, F16 or BF16) and the given metadata.
+template <typename X>
+void save_safetensors(const std::string& path, X&& module_or_dict, Dtype dtype,
+                      const Metadata& metadata = {{"format", "pt"}}) {
+  write_file(path, serialize_safetensors(module_or_dict, dtype, metadata));
+}
+
+/// `module.load_state_dict(file)` for a parsed safetensors file: the tensors named `prefix` + a parameter's
+/// name (`prefix` "rnn" or "rnn." loads the LSTM out of a whole model's file; other keys are ignored),
+/// converted from the file's dtype. Strictness, messages and the all-or-nothing guarantee are those of
+/// `load_state_dict`; names in messages and in the result are relative to the prefix.
+template <typename M>
+IncompatibleKeys load_safetensors(const Safetensors& file, M& module, const std::string& prefix = "",
+                                  bool strict = true) {
+  return detail::load_from_source(module, detail::SafetensorsSource{file, detail::normalized_prefix(prefix)}, strict);
+}
+
+/// Reads the safetensors file at `path` and loads it into `module` (see the overload above).
+template <typename M>
+IncompatibleKeys load_safetensors(const std::string& path, M& module, const std::string& prefix = "",
+                                  bool strict = true) {
+  return load_safetensors(Safetensors::read(path), module, prefix, strict);
+}
+
+}  // namespace seqnet

@@ -29,7 +29,7 @@ namespace {
 
 /// Number of cases tools/gen_golden.py writes per dtype. The test fails if a file holds fewer, so it can
 /// never pass on missing or truncated data. Raise it when adding cases to the generator.
-constexpr std::size_t GOLDEN_MIN_CASES = 86;
+constexpr std::size_t GOLDEN_MIN_CASES = 112;
 
 template <typename T>
 struct Precision;
@@ -206,18 +206,32 @@ void check_option_keys(const golden::Case& c, std::vector<std::string> keys) {
   REQUIRE(stored == keys);
 }
 
-template <typename T, int R>
-void run_rnn_cell(const golden::Case& c, ErrorStats& s) {
-  check_option_keys(c, {"input_size", "hidden_size", "bias", "nonlinearity"});
+/// RNNCell and GRUCell: `h1 = cell(x[, h0])`.
+template <typename T, int R, typename Cell>
+void run_hidden_state_cell(const golden::Case& c, Cell& cell, ErrorStats& s) {
   check_tensor_names(c, false, {"h1"});
-  seqnet::RNNCell<T> cell(seqnet::RNNCellOptions(c.int_option("input_size"), c.int_option("hidden_size"))
-                              .bias(c.bool_option("bias"))
-                              .nonlinearity(seqnet::nonlinearity_from_string(c.option("nonlinearity"))));
   check_structure_and_load<T>(cell, c);
   const auto x = to_tensor<T, R>(*c.find_input("x"));
   const golden::Tensor* h0 = c.find_input("h0");
   const seqnet::Tensor<T, R> h1 = h0 != nullptr ? cell.forward(x, to_tensor<T, R>(*h0)) : cell.forward(x);
   compare("h1", h1, c.find_output("h1"), s, c.name);
+}
+
+template <typename T, int R>
+void run_rnn_cell(const golden::Case& c, ErrorStats& s) {
+  check_option_keys(c, {"input_size", "hidden_size", "bias", "nonlinearity"});
+  seqnet::RNNCell<T> cell(seqnet::RNNCellOptions(c.int_option("input_size"), c.int_option("hidden_size"))
+                              .bias(c.bool_option("bias"))
+                              .nonlinearity(seqnet::nonlinearity_from_string(c.option("nonlinearity"))));
+  run_hidden_state_cell<T, R>(c, cell, s);
+}
+
+template <typename T, int R>
+void run_gru_cell(const golden::Case& c, ErrorStats& s) {
+  check_option_keys(c, {"input_size", "hidden_size", "bias"});
+  seqnet::GRUCell<T> cell(
+      seqnet::GRUCellOptions(c.int_option("input_size"), c.int_option("hidden_size")).bias(c.bool_option("bias")));
+  run_hidden_state_cell<T, R>(c, cell, s);
 }
 
 template <typename T, int R>
@@ -240,11 +254,22 @@ void run_lstm_cell(const golden::Case& c, ErrorStats& s) {
   compare("c1", hc.second, c.find_output("c1"), s, c.name);
 }
 
+/// RNN and GRU: `(out, h_n) = module(x[, h0])`.
+template <typename T, int R, typename Module>
+void run_hidden_state_module(const golden::Case& c, Module& module, ErrorStats& s) {
+  check_tensor_names(c, false, {"out", "h_n"});
+  check_structure_and_load<T>(module, c);
+  const auto x = to_tensor<T, R>(*c.find_input("x"));
+  const golden::Tensor* h0 = c.find_input("h0");
+  const auto result = h0 != nullptr ? module.forward(x, to_tensor<T, R>(*h0)) : module.forward(x);
+  compare("out", result.first, c.find_output("out"), s, c.name);
+  compare("h_n", result.second, c.find_output("h_n"), s, c.name);
+}
+
 template <typename T, int R>
 void run_rnn(const golden::Case& c, ErrorStats& s) {
   check_option_keys(c, {"input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first", "dropout",
                         "bidirectional"});
-  check_tensor_names(c, false, {"out", "h_n"});
   seqnet::RNN<T> rnn(seqnet::RNNOptions(c.int_option("input_size"), c.int_option("hidden_size"))
                          .num_layers(c.int_option("num_layers"))
                          .nonlinearity(seqnet::nonlinearity_from_string(c.option("nonlinearity")))
@@ -252,12 +277,19 @@ void run_rnn(const golden::Case& c, ErrorStats& s) {
                          .batch_first(c.bool_option("batch_first"))
                          .dropout(c.float_option("dropout"))
                          .bidirectional(c.bool_option("bidirectional")));
-  check_structure_and_load<T>(rnn, c);
-  const auto x = to_tensor<T, R>(*c.find_input("x"));
-  const golden::Tensor* h0 = c.find_input("h0");
-  const auto result = h0 != nullptr ? rnn.forward(x, to_tensor<T, R>(*h0)) : rnn.forward(x);
-  compare("out", result.first, c.find_output("out"), s, c.name);
-  compare("h_n", result.second, c.find_output("h_n"), s, c.name);
+  run_hidden_state_module<T, R>(c, rnn, s);
+}
+
+template <typename T, int R>
+void run_gru(const golden::Case& c, ErrorStats& s) {
+  check_option_keys(c, {"input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional"});
+  seqnet::GRU<T> gru(seqnet::GRUOptions(c.int_option("input_size"), c.int_option("hidden_size"))
+                         .num_layers(c.int_option("num_layers"))
+                         .bias(c.bool_option("bias"))
+                         .batch_first(c.bool_option("batch_first"))
+                         .dropout(c.float_option("dropout"))
+                         .bidirectional(c.bool_option("bidirectional")));
+  run_hidden_state_module<T, R>(c, gru, s);
 }
 
 template <typename T, int R>
@@ -287,28 +319,33 @@ void run_lstm(const golden::Case& c, ErrorStats& s) {
   compare("c_n", result.second.second, c.find_output("c_n"), s, c.name);
 }
 
+template <typename T, int R>
+void run_cell_case(const golden::Case& c, ErrorStats& s) {
+  if (c.module == "RNNCell") return run_rnn_cell<T, R>(c, s);
+  if (c.module == "LSTMCell") return run_lstm_cell<T, R>(c, s);
+  REQUIRE(c.module == "GRUCell");
+  run_gru_cell<T, R>(c, s);
+}
+
+template <typename T, int R>
+void run_module_case(const golden::Case& c, ErrorStats& s) {
+  if (c.module == "RNN") return run_rnn<T, R>(c, s);
+  if (c.module == "LSTM") return run_lstm<T, R>(c, s);
+  REQUIRE(c.module == "GRU");
+  run_gru<T, R>(c, s);
+}
+
 template <typename T>
 void run_case(const golden::Case& c, ErrorStats& s) {
   const golden::Tensor* x = c.find_input("x");
   REQUIRE(x != nullptr);
   const std::size_t rank = x->rank();
-  if (c.module == "RNNCell" || c.module == "LSTMCell") {
+  if (c.module == "RNNCell" || c.module == "LSTMCell" || c.module == "GRUCell") {
     REQUIRE((rank == 1 || rank == 2));
-    const bool rnn = c.module == "RNNCell";
-    if (rank == 1) {
-      rnn ? run_rnn_cell<T, 1>(c, s) : run_lstm_cell<T, 1>(c, s);
-    } else {
-      rnn ? run_rnn_cell<T, 2>(c, s) : run_lstm_cell<T, 2>(c, s);
-    }
+    rank == 1 ? run_cell_case<T, 1>(c, s) : run_cell_case<T, 2>(c, s);
   } else {
-    REQUIRE((c.module == "RNN" || c.module == "LSTM"));
     REQUIRE((rank == 2 || rank == 3));
-    const bool rnn = c.module == "RNN";
-    if (rank == 2) {
-      rnn ? run_rnn<T, 2>(c, s) : run_lstm<T, 2>(c, s);
-    } else {
-      rnn ? run_rnn<T, 3>(c, s) : run_lstm<T, 3>(c, s);
-    }
+    rank == 2 ? run_module_case<T, 2>(c, s) : run_module_case<T, 3>(c, s);
   }
   ++s.cases_compared;
 }
@@ -355,11 +392,11 @@ void run_golden_file() {
 
 }  // namespace
 
-TEST_CASE("golden: float64 RNN/LSTM/RNNCell/LSTMCell match torch.nn", "[golden][float64]") {
+TEST_CASE("golden: float64 RNN/LSTM/GRU and their cells match torch.nn", "[golden][float64]") {
   run_golden_file<double>();
 }
 
-TEST_CASE("golden: float32 RNN/LSTM/RNNCell/LSTMCell match torch.nn", "[golden][float32]") {
+TEST_CASE("golden: float32 RNN/LSTM/GRU and their cells match torch.nn", "[golden][float32]") {
   run_golden_file<float>();
 }
 

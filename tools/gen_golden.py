@@ -21,7 +21,7 @@ Layout, one record per line, `#` lines are comments:
     torch <torch.__version__>
     cases <N>
     case <name>
-    module RNN|LSTM|RNNCell|LSTMCell
+    module RNN|LSTM|GRU|RNNCell|LSTMCell|GRUCell
     options <key>=<value> ...        (all constructor options; bools 0/1, dropout as a hex float)
     mode train|eval                  (eval when dropout > 0: dropout masks cannot be compared across RNGs)
     repr <repr(module), rest of the line>
@@ -94,6 +94,15 @@ CASES = [
     cell("lstmcell_nobias_unbatched_nostate", "LSTMCell", 3, 4, None, False, bias=False),
     cell("lstmcell_odd_13_7_batch1", "LSTMCell", 13, 7, 1, True),
     cell("lstmcell_odd_7_5_batch1_nostate", "LSTMCell", 7, 5, 1, False),
+    # ---- GRUCell
+    cell("grucell_batched_state", "GRUCell", 3, 4, 2, True),
+    cell("grucell_batched_nostate", "GRUCell", 3, 4, 2, False),
+    cell("grucell_unbatched_state", "GRUCell", 3, 4, None, True),
+    cell("grucell_unbatched_nostate", "GRUCell", 3, 4, None, False),
+    cell("grucell_nobias", "GRUCell", 3, 4, 2, True, bias=False),
+    cell("grucell_nobias_unbatched_nostate", "GRUCell", 3, 4, None, False, bias=False),
+    cell("grucell_odd_13_7_batch1", "GRUCell", 13, 7, 1, True),
+    cell("grucell_wide_6_10_batch3", "GRUCell", 6, 10, 3, True),
     # ---- RNN
     stacked("rnn_1layer_state", "RNN", 3, 4, 3, 2, True),
     stacked("rnn_1layer_nostate", "RNN", 3, 4, 3, 2, False),
@@ -176,6 +185,28 @@ CASES = [
     stacked("lstm_proj_unbatched_bidir_nostate", "LSTM", 3, 3, 3, None, False, proj_size=1, bidirectional=True),
     stacked("lstm_proj_dropout_bidir_2layer_eval_state", "LSTM", 3, 3, 3, 2, True, proj_size=2, num_layers=2,
             dropout=0.5, bidirectional=True),
+    # ---- GRU
+    stacked("gru_1layer_state", "GRU", 3, 4, 3, 2, True),
+    stacked("gru_1layer_nostate", "GRU", 3, 4, 3, 2, False),
+    stacked("gru_3layer_state", "GRU", 3, 4, 3, 2, True, num_layers=3),
+    stacked("gru_bidir_1layer_nostate", "GRU", 3, 4, 3, 2, False, bidirectional=True),
+    stacked("gru_bidir_2layer_state", "GRU", 3, 4, 3, 2, True, num_layers=2, bidirectional=True),
+    stacked("gru_bidir_3layer_nostate", "GRU", 3, 4, 3, 2, False, num_layers=3, bidirectional=True),
+    stacked("gru_batch_first_2layer_state", "GRU", 3, 4, 3, 2, True, num_layers=2, batch_first=True),
+    stacked("gru_batch_first_bidir_2layer_nostate", "GRU", 3, 4, 3, 2, False, num_layers=2, batch_first=True,
+            bidirectional=True),
+    stacked("gru_nobias_state", "GRU", 3, 4, 3, 2, True, bias=False),
+    stacked("gru_nobias_bidir_2layer_nostate", "GRU", 3, 4, 3, 2, False, num_layers=2, bias=False,
+            bidirectional=True),
+    stacked("gru_seq1_state", "GRU", 3, 4, 1, 2, True, num_layers=2),
+    stacked("gru_batch1_bidir_batch_first_nostate", "GRU", 3, 4, 3, 1, False, bidirectional=True,
+            batch_first=True),
+    stacked("gru_odd_13_7_2layer_state", "GRU", 13, 7, 4, 3, True, num_layers=2),
+    stacked("gru_unbatched_state", "GRU", 3, 4, 3, None, True, num_layers=2),
+    stacked("gru_unbatched_bidir_nostate", "GRU", 3, 4, 3, None, False, bidirectional=True),
+    stacked("gru_unbatched_batch_first_ignored_state", "GRU", 3, 4, 3, None, True, batch_first=True),
+    stacked("gru_dropout_3layer_eval_state", "GRU", 3, 4, 3, 2, True, num_layers=3, dropout=0.5),
+    stacked("gru_2layer_eval_nodropout_state", "GRU", 3, 4, 3, 2, True, num_layers=2, eval_mode=True),
     # The shapes of seqnet's tutorial / smoke test: LSTM(100, 20, 4) on input [10, 3, 100].
     # To keep the committed data small, its parameters are rounded to multiples of 2**-12 and its inputs to
     # multiples of 2**-10 before PyTorch runs it (short hex floats, exact in both dtypes; the outputs are

@@ -61,19 +61,11 @@ class CellModule : public RecurrentModule<T> {
   }
 };
 
-}  // namespace detail
-
-/// Elman RNN cell, `torch.nn.RNNCell`: `h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)` (or ReLU).
-/// Input `[batch, input_size]` or `[input_size]`; hidden `[batch, hidden_size]` or `[hidden_size]`.
-template <typename T>
-class RNNCell : public detail::CellModule<T> {
+/// RNNCell and GRUCell: one hidden state in, the next one out.
+template <typename T, typename Options>
+class HiddenStateCell : public CellModule<T> {
  public:
-  explicit RNNCell(const RNNCellOptions& options, Generator& generator = default_generator())
-      : detail::CellModule<T>(detail::RecurrentSpec::from(options), generator), options_(options) {}
-  RNNCell(Index input_size, Index hidden_size, bool bias = true, Nonlinearity nonlinearity = Nonlinearity::Tanh)
-      : RNNCell(RNNCellOptions(input_size, hidden_size).bias(bias).nonlinearity(nonlinearity)) {}
-
-  const RNNCellOptions& options() const noexcept { return options_; }
+  const Options& options() const noexcept { return options_; }
 
   /// One step from a zero hidden state; returns h'.
   template <int R>
@@ -83,7 +75,7 @@ class RNNCell : public detail::CellModule<T> {
   /// One step from `hx`; returns h'.
   template <int R, int RH>
   Tensor<T, R> forward(const Tensor<T, R>& input, const Tensor<T, RH>& hx) const {
-    const auto h = detail::tensor_arg(hx);
+    const auto h = tensor_arg(hx);
     return this->run(input, &h, nullptr).h;
   }
   template <int R>
@@ -95,8 +87,35 @@ class RNNCell : public detail::CellModule<T> {
     return forward(input, hx);
   }
 
+ protected:
+  HiddenStateCell(const Options& options, Generator& generator)
+      : CellModule<T>(RecurrentSpec::from(options), generator), options_(options) {}
+
  private:
-  RNNCellOptions options_;
+  Options options_;
+};
+
+}  // namespace detail
+
+/// Elman RNN cell, `torch.nn.RNNCell`: `h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)` (or ReLU).
+/// Input `[batch, input_size]` or `[input_size]`; hidden `[batch, hidden_size]` or `[hidden_size]`.
+template <typename T>
+class RNNCell : public detail::HiddenStateCell<T, RNNCellOptions> {
+ public:
+  explicit RNNCell(const RNNCellOptions& options, Generator& generator = default_generator())
+      : detail::HiddenStateCell<T, RNNCellOptions>(options, generator) {}
+  RNNCell(Index input_size, Index hidden_size, bool bias = true, Nonlinearity nonlinearity = Nonlinearity::Tanh)
+      : RNNCell(RNNCellOptions(input_size, hidden_size).bias(bias).nonlinearity(nonlinearity)) {}
+};
+
+/// GRU cell, `torch.nn.GRUCell` (gates r, z, n; equations as `GRU`). Shapes as `RNNCell`.
+template <typename T>
+class GRUCell : public detail::HiddenStateCell<T, GRUCellOptions> {
+ public:
+  explicit GRUCell(const GRUCellOptions& options, Generator& generator = default_generator())
+      : detail::HiddenStateCell<T, GRUCellOptions>(options, generator) {}
+  GRUCell(Index input_size, Index hidden_size, bool bias = true)
+      : GRUCell(GRUCellOptions(input_size, hidden_size).bias(bias)) {}
 };
 
 /// LSTM cell, `torch.nn.LSTMCell` (gates i, f, g, o). Returns `(h', c')`: `auto [h1, c1] = cell(x, {h0, c0});`

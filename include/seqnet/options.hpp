@@ -80,6 +80,26 @@ struct LSTMOptions {
   SEQNET_ARG(Index, proj_size) = 0;
 };
 
+/// Options of `GRU<T>`, mirroring `torch::nn::GRUOptions`.
+/// Example: `GRU<float> gru(GRUOptions(8, 16).num_layers(2).batch_first(true));`
+struct GRUOptions {
+  GRUOptions(Index input_size, Index hidden_size) : input_size_(input_size), hidden_size_(hidden_size) {}
+  /// Features of each input element.
+  SEQNET_ARG(Index, input_size);
+  /// Features of the hidden state.
+  SEQNET_ARG(Index, hidden_size);
+  /// Number of stacked recurrent layers. Default: 1
+  SEQNET_ARG(Index, num_layers) = 1;
+  /// Whether the layers have `bias_ih`/`bias_hh`. Default: true
+  SEQNET_ARG(bool, bias) = true;
+  /// Input and output are `[batch, seq, feature]` (h_0/h_n never are). Default: false
+  SEQNET_ARG(bool, batch_first) = false;
+  /// Dropout probability on the outputs of every layer but the last, in training mode. Default: 0
+  SEQNET_ARG(double, dropout) = 0.0;
+  /// Adds a reverse-direction layer next to each forward one. Default: false
+  SEQNET_ARG(bool, bidirectional) = false;
+};
+
 /// Options of `RNNCell<T>`, mirroring `torch::nn::RNNCellOptions`.
 struct RNNCellOptions {
   RNNCellOptions(Index input_size, Index hidden_size) : input_size_(input_size), hidden_size_(hidden_size) {}
@@ -99,6 +119,17 @@ struct LSTMCellOptions {
   /// Features of the input.
   SEQNET_ARG(Index, input_size);
   /// Features of the hidden and cell state.
+  SEQNET_ARG(Index, hidden_size);
+  /// Whether the cell has `bias_ih`/`bias_hh`. Default: true
+  SEQNET_ARG(bool, bias) = true;
+};
+
+/// Options of `GRUCell<T>`, mirroring `torch::nn::GRUCellOptions`.
+struct GRUCellOptions {
+  GRUCellOptions(Index input_size, Index hidden_size) : input_size_(input_size), hidden_size_(hidden_size) {}
+  /// Features of the input.
+  SEQNET_ARG(Index, input_size);
+  /// Features of the hidden state.
   SEQNET_ARG(Index, hidden_size);
   /// Whether the cell has `bias_ih`/`bias_hh`. Default: true
   SEQNET_ARG(bool, bias) = true;

@@ -52,6 +52,44 @@ class StackedModule : public RecurrentModule<T> {
   }
 };
 
+/// RNN and GRU: one hidden state, `(output, h_n)` results.
+template <typename T, typename Options>
+class HiddenStateModule : public StackedModule<T> {
+ public:
+  const Options& options() const noexcept { return options_; }
+
+  /// Runs from zero initial state. Returns `(output, h_n)`.
+  template <int R>
+  std::pair<Tensor<T, R>, Tensor<T, R>> forward(const Tensor<T, R>& input) const {
+    return unpack(this->run(input, nullptr, nullptr));
+  }
+  /// Runs from `h0`. Returns `(output, h_n)`.
+  template <int R, int RH>
+  std::pair<Tensor<T, R>, Tensor<T, R>> forward(const Tensor<T, R>& input, const Tensor<T, RH>& h0) const {
+    const auto h = tensor_arg(h0);
+    return unpack(this->run(input, &h, nullptr));
+  }
+  template <int R>
+  std::pair<Tensor<T, R>, Tensor<T, R>> operator()(const Tensor<T, R>& input) const {
+    return forward(input);
+  }
+  template <int R, int RH>
+  std::pair<Tensor<T, R>, Tensor<T, R>> operator()(const Tensor<T, R>& input, const Tensor<T, RH>& h0) const {
+    return forward(input, h0);
+  }
+
+ protected:
+  HiddenStateModule(const Options& options, Generator& generator)
+      : StackedModule<T>(RecurrentSpec::from(options), generator), options_(options) {}
+
+ private:
+  template <typename Result>
+  static auto unpack(Result&& r) {
+    return std::make_pair(std::move(r.output), std::move(r.h_n));
+  }
+  Options options_;
+};
+
 }  // namespace detail
 
 /// Multi-layer Elman RNN, `torch.nn.RNN`: `h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)` (or ReLU).
@@ -64,41 +102,31 @@ class StackedModule : public RecurrentModule<T> {
 /// auto [out, h_n] = rnn(x, h0);
 /// ```
 template <typename T>
-class RNN : public detail::StackedModule<T> {
+class RNN : public detail::HiddenStateModule<T, RNNOptions> {
  public:
   explicit RNN(const RNNOptions& options, Generator& generator = default_generator())
-      : detail::StackedModule<T>(detail::RecurrentSpec::from(options), generator), options_(options) {}
+      : detail::HiddenStateModule<T, RNNOptions>(options, generator) {}
   RNN(Index input_size, Index hidden_size, Index num_layers = 1)
       : RNN(RNNOptions(input_size, hidden_size).num_layers(num_layers)) {}
+};
 
-  const RNNOptions& options() const noexcept { return options_; }
-
-  /// Runs from zero initial state. Returns `(output, h_n)`.
-  template <int R>
-  std::pair<Tensor<T, R>, Tensor<T, R>> forward(const Tensor<T, R>& input) const {
-    return unpack(this->run(input, nullptr, nullptr));
-  }
-  /// Runs from `h0`. Returns `(output, h_n)`.
-  template <int R, int RH>
-  std::pair<Tensor<T, R>, Tensor<T, R>> forward(const Tensor<T, R>& input, const Tensor<T, RH>& h0) const {
-    const auto h = detail::tensor_arg(h0);
-    return unpack(this->run(input, &h, nullptr));
-  }
-  template <int R>
-  std::pair<Tensor<T, R>, Tensor<T, R>> operator()(const Tensor<T, R>& input) const {
-    return forward(input);
-  }
-  template <int R, int RH>
-  std::pair<Tensor<T, R>, Tensor<T, R>> operator()(const Tensor<T, R>& input, const Tensor<T, RH>& h0) const {
-    return forward(input, h0);
-  }
-
- private:
-  template <typename Result>
-  static auto unpack(Result&& r) {
-    return std::make_pair(std::move(r.output), std::move(r.h_n));
-  }
-  RNNOptions options_;
+/// Multi-layer GRU, `torch.nn.GRU`, in PyTorch's form (gates r, z, n; the reset gate scales `W_hn h + b_hn`):
+/// `r = σ(W_ir x + b_ir + W_hr h + b_hr)`, `z = σ(W_iz x + b_iz + W_hz h + b_hz)`,
+/// `n = tanh(W_in x + b_in + r * (W_hn h + b_hn))`, `h' = (1 - z) * n + z * h`.
+///
+/// Shapes as for `RNN`; weights stack the three gates, `weight_ih_l0` is `[3 * hidden_size, input_size]`.
+/// Example:
+/// ```
+/// seqnet::GRU<float> gru(seqnet::GRUOptions(8, 16).batch_first(true));
+/// auto [out, h_n] = gru(x, h0);
+/// ```
+template <typename T>
+class GRU : public detail::HiddenStateModule<T, GRUOptions> {
+ public:
+  explicit GRU(const GRUOptions& options, Generator& generator = default_generator())
+      : detail::HiddenStateModule<T, GRUOptions>(options, generator) {}
+  GRU(Index input_size, Index hidden_size, Index num_layers = 1)
+      : GRU(GRUOptions(input_size, hidden_size).num_layers(num_layers)) {}
 };
 
 /// Multi-layer LSTM, `torch.nn.LSTM`, with optional projection (`proj_size`, LSTMP).

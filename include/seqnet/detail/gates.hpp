@@ -10,7 +10,7 @@ namespace seqnet::detail {
 
 /// The fused pointwise gate kernels: the only place the recurrence math lives. Both the cells and
 /// the layer loop call them. `gx` holds `x W_ih^T + b_ih`, `gh` holds `h W_hh^T + b_hh`, both `[batch, G*H]`
-/// with PyTorch's gate order (LSTM: i, f, g, o).
+/// with PyTorch's gate order (LSTM: i, f, g, o; GRU: r, z, n).
 template <typename T>
 void rnn_gates(ConstMatrixView<T> gx, ConstMatrixView<T> gh, Nonlinearity nonlinearity, MatrixView<T> h_next) {
   if (nonlinearity == Nonlinearity::Relu) {
@@ -27,6 +27,19 @@ void lstm_gates(ConstMatrixView<T> gx, ConstMatrixView<T> gh, MatrixView<T> c, M
   auto gate = [&](Index k) { return gx.middleCols(k * H, H).array() + gh.middleCols(k * H, H).array(); };
   c.array() = gate(1).logistic() * c.array() + gate(0).logistic() * gate(2).tanh();
   h_next.array() = gate(3).logistic() * c.array().tanh();
+}
+
+/// GRU, PyTorch's "reset after" form: `r = σ(gx_r + gh_r)`, `z = σ(gx_z + gh_z)`,
+/// `n = tanh(gx_n + r * gh_n)`, `h' = (1 - z) * n + z * h`. `b_hn` sits inside `gh_n`, so the reset gate
+/// scales it too, as in PyTorch. `h_next` must not alias `h_prev`.
+template <typename T>
+void gru_gates(ConstMatrixView<T> gx, ConstMatrixView<T> gh, ConstMatrixView<T> h_prev, MatrixView<T> h_next) {
+  const Index H = h_prev.cols();
+  auto x_part = [&](Index k) { return gx.middleCols(k * H, H).array(); };
+  auto h_part = [&](Index k) { return gh.middleCols(k * H, H).array(); };
+  // n goes through h_next so tanh runs once per element; the update is PyTorch's `n + z * (h - n)`.
+  h_next.array() = (x_part(2) + (x_part(0) + h_part(0)).logistic() * h_part(2)).tanh();
+  h_next.array() += (x_part(1) + h_part(1)).logistic() * (h_prev.array() - h_next.array());
 }
 
 /// Pointers to one layer-direction's parameters (or a cell's); biases and weight_hr may be null.
@@ -75,6 +88,10 @@ void recurrent_step(const RecurrentSpec& spec, const DirectionWeights<T>& w, Con
   const ConstMatrixView<T> gh_const = matrix_view(static_cast<const T*>(ws.gh.data()), B, G, G);
   if (spec.kind == CellKind::RNN) {
     rnn_gates<T>(gx_t, gh_const, spec.nonlinearity, h_next);
+    return;
+  }
+  if (spec.kind == CellKind::GRU) {
+    gru_gates<T>(gx_t, gh_const, h_prev, h_next);
     return;
   }
   MatrixView<T> c_view = matrix_view(c, B, H, H);

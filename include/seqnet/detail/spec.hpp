@@ -14,14 +14,25 @@
 namespace seqnet::detail {
 
 /// Which recurrence a module computes. The gate count fixes the row blocks of every weight.
-enum class CellKind { RNN, LSTM };
+enum class CellKind { RNN, LSTM, GRU };
 
+/// RNN: one block; LSTM: i, f, g, o; GRU: r, z, n.
 inline Index gate_count(CellKind kind) {
-  return kind == CellKind::LSTM ? 4 : 1;
+  switch (kind) {
+    case CellKind::LSTM: return 4;
+    case CellKind::GRU: return 3;
+    case CellKind::RNN: break;
+  }
+  return 1;
 }
 
 inline const char* kind_name(CellKind kind) {
-  return kind == CellKind::LSTM ? "LSTM" : "RNN";
+  switch (kind) {
+    case CellKind::LSTM: return "LSTM";
+    case CellKind::GRU: return "GRU";
+    case CellKind::RNN: break;
+  }
+  return "RNN";
 }
 
 /// Offsets of one layer-direction's parameters in the flat buffer; -1 marks an absent one.
@@ -59,12 +70,14 @@ struct RecurrentSpec {
     s.proj_size = o.proj_size();
     return s;
   }
+  static RecurrentSpec from(const GRUOptions& o) { return stacked(CellKind::GRU, o); }
   static RecurrentSpec from(const RNNCellOptions& o) {
     RecurrentSpec s = cell(CellKind::RNN, o);
     s.nonlinearity = o.nonlinearity();
     return s;
   }
   static RecurrentSpec from(const LSTMCellOptions& o) { return cell(CellKind::LSTM, o); }
+  static RecurrentSpec from(const GRUCellOptions& o) { return cell(CellKind::GRU, o); }
 
   Index gates() const { return gate_count(kind); }
   Index gate_size() const { return gates() * hidden_size; }

@@ -27,6 +27,13 @@ class key_error : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+/// Thrown when an index is out of range, e.g. an id handed to `Embedding` (PyTorch's IndexError).
+/// The message names the index, where it was and the valid range.
+class index_error : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
 /// Thrown when a safetensors file or buffer is malformed (header, dtype, shape or offsets); the message
 /// names the tensor and the numbers that disagree.
 class format_error : public std::invalid_argument {

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+/// @file gemm_config.hpp
+/// Shared vocabulary of the packed GEMM (see packed_gemm.hpp): the kernel identifiers, each kernel's
+/// register tile and cache blocking, the panel layout of a packed weight, and the problem descriptor
+/// the per-ISA drivers receive. Kept apart from the kernels so the workspace can be sized without
+/// compiling any of them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <Eigen/Core>
+
+// The x86 kernels use GCC/clang function multiversioning (`__attribute__((target))` plus
+// `__builtin_cpu_supports`), so a default build without -march flags still carries them. Other
+// compilers and architectures get the portable kernel only. Define SEQNET_GEMM_PORTABLE_ONLY to opt out.
+#if !defined(SEQNET_GEMM_PORTABLE_ONLY) && (defined(__GNUC__) || defined(__clang__)) && !defined(_MSC_VER) && \
+    (defined(__x86_64__) || defined(__i386__))
+#define SEQNET_GEMM_HAVE_X86_KERNELS 1
+#else
+#define SEQNET_GEMM_HAVE_X86_KERNELS 0
+#endif
+
+namespace seqnet::detail {
+
+/// The micro-kernels a packed weight can be laid out for. `Auto` picks the best one the running CPU
+/// supports (decided once per process).
+enum class GemmKernel { Auto, Portable, Avx2, Avx512 };
+
+inline const char* gemm_kernel_name(GemmKernel kernel) {
+  switch (kernel) {
+    case GemmKernel::Auto: return "auto";
+    case GemmKernel::Portable: return "portable";
+    case GemmKernel::Avx2: return "avx2";
+    case GemmKernel::Avx512: return "avx512";
+  }
+  return "unknown";
+}
+
+/// A kernel's register tile (`rows` x `vectors * lanes` outputs held in registers) and its cache
+/// blocking: `row_block` rows of the input are packed at a time (`row_block x depth_block` elements
+/// should stay in L2), and the depth is cut into `depth_block` slices so that one packed weight
+/// panel slice (`depth_block x vectors * lanes`) stays in L1 while every row tile passes over it.
+struct GemmTile {
+  int rows;         ///< MR: output rows per micro-tile
+  int vectors;      ///< output vectors per micro-tile row
+  int lanes;        ///< elements per vector register
+  int row_block;    ///< MC, a multiple of `rows`
+  int depth_block;  ///< KC
+  constexpr int panel_width() const { return vectors * lanes; }  ///< NR
+};
+
+/// Tuned on an AMD EPYC Zen 5 core (48 KiB L1d, 1 MiB L2); see bench/bench_gemm.cpp.
+template <typename T>
+constexpr GemmTile gemm_tile(GemmKernel kernel) {
+  constexpr bool is_float = sizeof(T) == 4;
+  switch (kernel) {
+    case GemmKernel::Avx512: return is_float ? GemmTile{6, 4, 16, 96, 256} : GemmTile{6, 4, 8, 96, 256};
+    case GemmKernel::Avx2: return is_float ? GemmTile{6, 2, 8, 96, 256} : GemmTile{6, 2, 4, 96, 256};
+    default: return is_float ? GemmTile{4, 2, 8, 64, 256} : GemmTile{4, 2, 4, 64, 256};
+  }
+}
+
+/// Everything a kernel driver needs for `c = a * w^T + bias` (or `c += ...`), all sizes checked by
+/// the caller. `packed_weight` holds ceil(cols / NR) panels; panel `j` starts at `j * NR * depth` and
+/// stores, for each k, `width` consecutive output columns (`width` = NR, or the last panel's column
+/// count rounded up to whole vectors, zero-padded).
+template <typename T>
+struct GemmProblem {
+  const T* input;
+  Eigen::Index input_stride;
+  Eigen::Index rows;   ///< M
+  Eigen::Index depth;  ///< K
+  const T* packed_weight;
+  Eigen::Index cols;  ///< N
+  T* output;
+  Eigen::Index output_stride;
+  const T* bias;    ///< null: no bias
+  bool accumulate;  ///< add to `output` instead of overwriting it
+  T* workspace;     ///< 64-byte aligned, at least `packed_input_elements` elements
+};
+
+inline constexpr std::size_t gemm_alignment = 64;
+
+/// Elements of packed-input space a kernel needs for `rows x depth` inputs.
+template <typename T>
+constexpr Eigen::Index packed_input_elements(GemmKernel kernel, Eigen::Index rows, Eigen::Index depth) {
+  const GemmTile tile = gemm_tile<T>(kernel);
+  const Eigen::Index block_rows = rows < tile.row_block ? rows : tile.row_block;
+  const Eigen::Index rounded_rows = (block_rows + tile.rows - 1) / tile.rows * tile.rows;
+  return rounded_rows * (depth < tile.depth_block ? depth : tile.depth_block);
+}
+
+}  // namespace seqnet::detail

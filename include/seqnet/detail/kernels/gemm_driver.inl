@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+// The packed-GEMM micro-kernel and its blocking loops, written once and compiled once per instruction
+// set: each kernels/gemm_<isa>.hpp opens its own namespace, defines SEQNET_GEMM_TARGET (the function
+// attributes that enable the instruction set), `this_kernel` (its GemmKernel) and `Vec<T>` (the
+// vector operations), then includes this file. No include guard: it is meant to be included once per
+// instruction set. Every function here carries SEQNET_GEMM_TARGET so the compiler may inline the
+// intrinsics into it; no lambdas, because GCC does not pass the target attribute on to them.
+
+#if defined(__clang__)
+#define SEQNET_GEMM_UNROLL _Pragma("clang loop unroll(full)")
+#elif defined(__GNUC__)
+#define SEQNET_GEMM_UNROLL _Pragma("GCC unroll 16")
+#else
+#define SEQNET_GEMM_UNROLL
+#endif
+
+/// One register tile: `out[ROWS, VECTORS * lanes] (+)= a_tile * b_panel (+ bias)` over `depth`.
+/// `a` is a packed input tile (`depth` groups of `a_stride` rows), `b` a packed weight panel slice
+/// (`depth` groups of `VECTORS * lanes` columns). Only the first `tail_lanes` lanes of the last vector
+/// are real columns; the rest is padding and is neither read from `bias`/`out` nor written.
+template <typename T, int ROWS, int VECTORS, int A_STRIDE>
+SEQNET_GEMM_TARGET void micro_tile(Eigen::Index depth, const T* a, const T* b, T* out, Eigen::Index out_stride,
+                                   int tail_lanes, const T* bias, bool add_to_out) {
+  using V = Vec<T>;
+  using Reg = typename V::Reg;
+  constexpr int L = V::lanes;
+  constexpr int B_STRIDE = VECTORS * L;
+  // Too few accumulators leave the FMA pipes waiting on their own latency (two pipes, four cycles),
+  // so narrow tiles (a single row: the batch-1 GEMV) keep several independent sums over k.
+  constexpr int SPLIT = ROWS * VECTORS >= 8 ? 1 : (ROWS * VECTORS >= 4 ? 2 : 4);
+
+  Reg acc[SPLIT][ROWS][VECTORS];
+  SEQNET_GEMM_UNROLL
+  for (int s = 0; s < SPLIT; ++s) {
+    SEQNET_GEMM_UNROLL
+    for (int r = 0; r < ROWS; ++r) {
+      SEQNET_GEMM_UNROLL
+      for (int v = 0; v < VECTORS; ++v) acc[s][r][v] = V::zero();
+    }
+  }
+
+  Eigen::Index k = 0;
+  for (; k + SPLIT <= depth; k += SPLIT) {
+    SEQNET_GEMM_UNROLL
+    for (int s = 0; s < SPLIT; ++s) {
+      const T* ak = a + (k + s) * A_STRIDE;
+      const T* bk = b + (k + s) * B_STRIDE;
+      Reg bv[VECTORS];
+      SEQNET_GEMM_UNROLL
+      for (int v = 0; v < VECTORS; ++v) bv[v] = V::load(bk + v * L);
+      SEQNET_GEMM_UNROLL
+      for (int r = 0; r < ROWS; ++r) {
+        const Reg ar = V::broadcast(ak + r);
+        SEQNET_GEMM_UNROLL
+        for (int v = 0; v < VECTORS; ++v) acc[s][r][v] = V::fmadd(ar, bv[v], acc[s][r][v]);
+      }
+    }
+  }
+  for (; k < depth; ++k) {
+    const T* ak = a + k * A_STRIDE;
+    const T* bk = b + k * B_STRIDE;
+    SEQNET_GEMM_UNROLL
+    for (int r = 0; r < ROWS; ++r) {
+      const Reg ar = V::broadcast(ak + r);
+      SEQNET_GEMM_UNROLL
+      for (int v = 0; v < VECTORS; ++v) acc[0][r][v] = V::fmadd(ar, V::load(bk + v * L), acc[0][r][v]);
+    }
+  }
+  SEQNET_GEMM_UNROLL
+  for (int s = 1; s < SPLIT; ++s) {
+    SEQNET_GEMM_UNROLL
+    for (int r = 0; r < ROWS; ++r) {
+      SEQNET_GEMM_UNROLL
+      for (int v = 0; v < VECTORS; ++v) acc[0][r][v] = V::add(acc[0][r][v], acc[s][r][v]);
+    }
+  }
+
+  SEQNET_GEMM_UNROLL
+  for (int r = 0; r < ROWS; ++r) {
+    T* out_row = out + r * out_stride;
+    SEQNET_GEMM_UNROLL
+    for (int v = 0; v < VECTORS - 1; ++v) {
+      Reg x = acc[0][r][v];
+      if (bias != nullptr) x = V::add(x, V::load(bias + v * L));
+      if (add_to_out) x = V::add(x, V::load(out_row + v * L));
+      V::store(out_row + v * L, x);
+    }
+    constexpr int last = VECTORS - 1;
+    Reg x = acc[0][r][last];
+    if (tail_lanes == L) {
+      if (bias != nullptr) x = V::add(x, V::load(bias + last * L));
+      if (add_to_out) x = V::add(x, V::load(out_row + last * L));
+      V::store(out_row + last * L, x);
+    } else {
+      if (bias != nullptr) x = V::add(x, V::load_partial(bias + last * L, tail_lanes));
+      if (add_to_out) x = V::add(x, V::load_partial(out_row + last * L, tail_lanes));
+      V::store_partial(out_row + last * L, x, tail_lanes);
+    }
+  }
+}
+
+template <typename T>
+using MicroTileFunction = void (*)(Eigen::Index, const T*, const T*, T*, Eigen::Index, int, const T*, bool);
+
+/// Every (rows, vectors) edge variant of the register tile, indexed by `(rows - 1) * VECTORS + vectors - 1`,
+/// so edge tiles compute only what they store.
+template <typename T, int MR, int VECTORS, int... I>
+constexpr std::array<MicroTileFunction<T>, sizeof...(I)> micro_tile_table(std::integer_sequence<int, I...>) {
+  return {{&micro_tile<T, I / VECTORS + 1, I % VECTORS + 1, MR>...}};
+}
+
+/// Copies `rows x depth` inputs (row stride `stride`) into tiles of MR rows: tile t holds, for each k,
+/// its MR rows' values side by side, so the micro-kernel reads them with unit stride.
+template <typename T, int MR>
+SEQNET_GEMM_TARGET void pack_input(const T* input, Eigen::Index stride, Eigen::Index rows, Eigen::Index depth, T* packed) {
+  for (Eigen::Index row0 = 0; row0 < rows; row0 += MR) {
+    const Eigen::Index tile_rows = rows - row0 < MR ? rows - row0 : MR;
+    T* tile = packed + row0 * depth;
+    const T* source = input + row0 * stride;
+    if (tile_rows == MR) {
+      for (Eigen::Index k = 0; k < depth; ++k) {
+        SEQNET_GEMM_UNROLL
+        for (int r = 0; r < MR; ++r) tile[k * MR + r] = source[r * stride + k];
+      }
+    } else {
+      for (Eigen::Index k = 0; k < depth; ++k)
+        for (Eigen::Index r = 0; r < tile_rows; ++r) tile[k * MR + r] = source[r * stride + k];
+    }
+  }
+}
+
+/// The blocking loops (BLIS order without the outer column block, since the weight is packed already):
+/// for each block of MC input rows and each KC slice of the depth, pack that input block (L2), then
+/// for each weight panel slice (L1) run every row tile over it.
+template <typename T>
+SEQNET_GEMM_TARGET void gemm(const GemmProblem<T>& p) {
+  constexpr GemmTile tile = gemm_tile<T>(this_kernel);
+  constexpr int MR = tile.rows, VECTORS = tile.vectors, L = tile.lanes, NR = tile.panel_width();
+  static_assert(L == Vec<T>::lanes, "tile and vector width disagree");
+  static constexpr auto table = micro_tile_table<T, MR, VECTORS>(std::make_integer_sequence<int, MR * VECTORS>());
+
+  const Eigen::Index panels = (p.cols + NR - 1) / NR;
+  for (Eigen::Index row0 = 0; row0 < p.rows; row0 += tile.row_block) {
+    const Eigen::Index block_rows = p.rows - row0 < tile.row_block ? p.rows - row0 : tile.row_block;
+    for (Eigen::Index k0 = 0; k0 < p.depth; k0 += tile.depth_block) {
+      const Eigen::Index block_depth = p.depth - k0 < tile.depth_block ? p.depth - k0 : tile.depth_block;
+      pack_input<T, MR>(p.input + row0 * p.input_stride + k0, p.input_stride, block_rows, block_depth, p.workspace);
+      const bool first_slice = k0 == 0;
+      const bool add_to_out = !first_slice || p.accumulate;
+      for (Eigen::Index panel = 0; panel < panels; ++panel) {
+        const Eigen::Index col0 = panel * NR;
+        const Eigen::Index width = p.cols - col0 < NR ? p.cols - col0 : NR;
+        const int vectors = static_cast<int>((width + L - 1) / L);
+        const int tail_lanes = static_cast<int>(width - (vectors - 1) * L);
+        const T* b = p.packed_weight + col0 * p.depth + k0 * vectors * L;
+        const T* bias = first_slice && p.bias != nullptr ? p.bias + col0 : nullptr;
+        T* out = p.output + row0 * p.output_stride + col0;
+        for (Eigen::Index r0 = 0; r0 < block_rows; r0 += MR) {
+          const int rows = static_cast<int>(block_rows - r0 < MR ? block_rows - r0 : MR);
+          table[static_cast<std::size_t>((rows - 1) * VECTORS + vectors - 1)](
+              block_depth, p.workspace + r0 * block_depth, b, out + r0 * p.output_stride, p.output_stride, tail_lanes,
+              bias, add_to_out);
+        }
+      }
+    }
+  }
+}
+
+#undef SEQNET_GEMM_UNROLL

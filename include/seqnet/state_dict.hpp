@@ -334,8 +334,8 @@ auto join(Parts&&... parts) {
 /// PyTorch's `module.state_dict()`: a copy of every parameter, in `named_parameters()` order. Takes a
 /// const model if it has a const `named_parameters()`, else a non-const one (it only reads).
 template <typename M>
-auto state_dict(M& module) {
-  using T = std::remove_const_t<detail::named_element_t<M>>;
+auto state_dict(M&& module) {
+  using T = std::remove_const_t<detail::named_element_t<std::remove_reference_t<M>>>;
   StateDict<T> dict;
   for (const auto& [name, parameter] : module.named_parameters())
     dict.insert(name, parameter.dimensions(),

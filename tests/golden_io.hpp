@@ -40,6 +40,8 @@ struct Case {
   std::vector<Tensor> params;   ///< named_parameters() order
   std::vector<Tensor> inputs;   ///< x, then h0 (and c0) when the case passes initial states
   std::vector<Tensor> outputs;  ///< out, h_n[, c_n] or h1[, c1]
+  std::vector<long long> lengths;  ///< packed-sequence cases: each sequence's length (empty otherwise)
+  bool enforce_sorted = true;      ///< packed-sequence cases: pack_padded_sequence's enforce_sorted
 
   const Tensor* find_input(const std::string& key) const { return find(inputs, key); }
   const Tensor* find_output(const std::string& key) const { return find(outputs, key); }
@@ -211,7 +213,20 @@ inline File load(const std::string& path) {
     const std::size_t n_params = reader.expect_count("params");
     for (std::size_t i = 0; i < n_params; ++i) c.params.push_back(reader.tensor(reader.next(), "param"));
     for (std::string line = reader.next(); line != "end"; line = reader.next()) {
-      if (line.compare(0, 6, "input ") == 0) {
+      if (line.compare(0, 8, "lengths ") == 0) {
+        // lengths enforce_sorted=0|1 l1 l2 ...
+        const std::vector<std::string> words = detail::split(line);
+        if (words.size() < 3 || !c.inputs.empty() || !c.lengths.empty() ||
+            (words[1] != "enforce_sorted=0" && words[1] != "enforce_sorted=1"))
+          throw format_error(reader.where() + ": bad lengths line '" + line.substr(0, 80) + "'");
+        c.enforce_sorted = words[1] == "enforce_sorted=1";
+        for (std::size_t i = 2; i < words.size(); ++i) {
+          char* end = nullptr;
+          const long long value = std::strtoll(words[i].c_str(), &end, 10);
+          if (end == words[i].c_str() || *end != '\0') throw format_error(reader.where() + ": bad length '" + words[i] + "'");
+          c.lengths.push_back(value);
+        }
+      } else if (line.compare(0, 6, "input ") == 0) {
         if (!c.outputs.empty()) throw format_error(reader.where() + ": input after outputs");
         c.inputs.push_back(reader.tensor(line, "input"));
       } else if (line.compare(0, 7, "output ") == 0) {

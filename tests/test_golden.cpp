@@ -29,7 +29,7 @@ namespace {
 
 /// Number of cases tools/gen_golden.py writes per dtype. The test fails if a file holds fewer, so it can
 /// never pass on missing or truncated data. Raise it when adding cases to the generator.
-constexpr std::size_t GOLDEN_MIN_CASES = 112;
+constexpr std::size_t GOLDEN_MIN_CASES = 125;
 
 template <typename T>
 struct Precision;
@@ -254,14 +254,26 @@ void run_lstm_cell(const golden::Case& c, ErrorStats& s) {
   compare("c1", hc.second, c.find_output("c1"), s, c.name);
 }
 
-/// RNN and GRU: `(out, h_n) = module(x[, h0])`.
+/// A packed-sequence case's lengths and enforce_sorted flag.
+seqnet::SequenceLengths lengths_of(const golden::Case& c) {
+  std::vector<seqnet::Index> values(c.lengths.begin(), c.lengths.end());
+  return std::move(seqnet::SequenceLengths(std::move(values)).enforce_sorted(c.enforce_sorted));
+}
+
+/// RNN and GRU: `(out, h_n) = module(x[, h0])`, or `module(x, lengths[, h0])` for a packed-sequence case.
 template <typename T, int R, typename Module>
 void run_hidden_state_module(const golden::Case& c, Module& module, ErrorStats& s) {
   check_tensor_names(c, false, {"out", "h_n"});
   check_structure_and_load<T>(module, c);
   const auto x = to_tensor<T, R>(*c.find_input("x"));
   const golden::Tensor* h0 = c.find_input("h0");
-  const auto result = h0 != nullptr ? module.forward(x, to_tensor<T, R>(*h0)) : module.forward(x);
+  std::pair<seqnet::Tensor<T, R>, seqnet::Tensor<T, R>> result;
+  if (!c.lengths.empty()) {
+    const seqnet::SequenceLengths lengths = lengths_of(c);
+    result = h0 != nullptr ? module.forward(x, lengths, to_tensor<T, R>(*h0)) : module.forward(x, lengths);
+  } else {
+    result = h0 != nullptr ? module.forward(x, to_tensor<T, R>(*h0)) : module.forward(x);
+  }
   compare("out", result.first, c.find_output("out"), s, c.name);
   compare("h_n", result.second, c.find_output("h_n"), s, c.name);
 }
@@ -310,9 +322,9 @@ void run_lstm(const golden::Case& c, ErrorStats& s) {
   if (c.find_input("h0") != nullptr) {
     const auto h0 = to_tensor<T, R>(*c.find_input("h0"));
     const auto c0 = to_tensor<T, R>(*c.find_input("c0"));
-    result = lstm.forward(x, {h0, c0});
+    result = c.lengths.empty() ? lstm.forward(x, {h0, c0}) : lstm.forward(x, lengths_of(c), {h0, c0});
   } else {
-    result = lstm.forward(x);
+    result = c.lengths.empty() ? lstm.forward(x) : lstm.forward(x, lengths_of(c));
   }
   compare("out", result.first, c.find_output("out"), s, c.name);
   compare("h_n", result.second.first, c.find_output("h_n"), s, c.name);

@@ -27,6 +27,8 @@ Layout, one record per line, `#` lines are comments:
     repr <repr(module), rest of the line>
     params <count>
     param <name> <rank> <dims...>    (in named_parameters() order; next line: the values, row-major)
+    lengths enforce_sorted=<0|1> <l1> <l2> ...  (packed-sequence cases only: pack_padded_sequence(x, lengths,
+                                     enforce_sorted=...), outputs padded back with total_length=seq)
     input <x|h0|c0> <rank> <dims...>  (next line: values; h0/c0 only when the case passes states)
     output <name> <rank> <dims...>   (out, h_n[, c_n] for RNN/LSTM; h1[, c1] for the cells)
     end
@@ -58,8 +60,9 @@ def cell(name, module, input_size, hidden_size, batch, state, bias=True, nonline
 
 
 def stacked(name, module, input_size, hidden_size, seq, batch, state, num_layers=1, bias=True,
-            batch_first=False, dropout=0.0, bidirectional=False, nonlinearity="tanh", proj_size=0, eval_mode=None):
-    """batch=None means unbatched 2-D input [seq, input_size]."""
+            batch_first=False, dropout=0.0, bidirectional=False, nonlinearity="tanh", proj_size=0, eval_mode=None,
+            lengths=None, enforce_sorted=True):
+    """batch=None means unbatched 2-D input [seq, input_size]; lengths makes it a packed-sequence case."""
     opts = {"input_size": input_size, "hidden_size": hidden_size, "num_layers": num_layers}
     if module == "RNN":
         opts["nonlinearity"] = nonlinearity
@@ -69,8 +72,13 @@ def stacked(name, module, input_size, hidden_size, seq, batch, state, num_layers
         opts["proj_size"] = proj_size
     if eval_mode is None:
         eval_mode = dropout > 0
-    return {"name": name, "module": module, "options": opts, "batch": batch, "seq": seq, "state": state,
+    case = {"name": name, "module": module, "options": opts, "batch": batch, "seq": seq, "state": state,
             "eval": eval_mode}
+    if lengths is not None:
+        assert batch == len(lengths) and max(lengths) <= seq
+        case["lengths"] = list(lengths)
+        case["enforce_sorted"] = enforce_sorted
+    return case
 
 
 CASES = [
@@ -207,6 +215,29 @@ CASES = [
     stacked("gru_unbatched_batch_first_ignored_state", "GRU", 3, 4, 3, None, True, batch_first=True),
     stacked("gru_dropout_3layer_eval_state", "GRU", 3, 4, 3, 2, True, num_layers=3, dropout=0.5),
     stacked("gru_2layer_eval_nodropout_state", "GRU", 3, 4, 3, 2, True, num_layers=2, eval_mode=True),
+    # ---- Packed sequences (pack_padded_sequence -> module -> pad_packed_sequence(total_length=seq))
+    stacked("rnn_packed_sorted_state", "RNN", 3, 4, 5, 3, True, lengths=[5, 3, 2]),
+    stacked("rnn_packed_unsorted_bidir_2layer_nostate", "RNN", 3, 4, 5, 4, False, num_layers=2, bidirectional=True,
+            lengths=[2, 5, 1, 3], enforce_sorted=False),
+    stacked("rnn_packed_relu_batch_first_bidir_state", "RNN", 3, 4, 4, 3, True, batch_first=True,
+            bidirectional=True, nonlinearity="relu", lengths=[4, 4, 1]),
+    stacked("lstm_packed_sorted_state", "LSTM", 3, 4, 5, 3, True, lengths=[5, 3, 2]),
+    stacked("lstm_packed_sorted_bidir_2layer_nostate", "LSTM", 3, 4, 5, 3, False, num_layers=2, bidirectional=True,
+            lengths=[5, 4, 2]),
+    stacked("lstm_packed_unsorted_bidir_2layer_state", "LSTM", 3, 4, 6, 4, True, num_layers=2, bidirectional=True,
+            lengths=[3, 6, 1, 4], enforce_sorted=False),
+    stacked("lstm_packed_unsorted_batch_first_nostate", "LSTM", 3, 4, 5, 3, False, batch_first=True,
+            lengths=[2, 5, 3], enforce_sorted=False),
+    stacked("lstm_packed_unsorted_proj_bidir_state", "LSTM", 3, 4, 5, 3, True, proj_size=2, bidirectional=True,
+            lengths=[1, 5, 3], enforce_sorted=False),
+    stacked("lstm_packed_sorted_order_given_unsorted_flag", "LSTM", 3, 4, 4, 3, True, bidirectional=True,
+            lengths=[4, 2, 2], enforce_sorted=False),
+    stacked("lstm_packed_all_full_length", "LSTM", 3, 4, 4, 2, True, num_layers=2, lengths=[4, 4]),
+    stacked("gru_packed_sorted_state", "GRU", 3, 4, 5, 3, True, lengths=[5, 3, 2]),
+    stacked("gru_packed_unsorted_bidir_3layer_nostate", "GRU", 3, 4, 6, 5, False, num_layers=3, bidirectional=True,
+            lengths=[2, 6, 1, 6, 3], enforce_sorted=False),
+    stacked("gru_packed_unsorted_batch_first_bidir_state", "GRU", 3, 4, 5, 3, True, batch_first=True,
+            bidirectional=True, lengths=[3, 1, 5], enforce_sorted=False),
     # The shapes of seqnet's tutorial / smoke test: LSTM(100, 20, 4) on input [10, 3, 100].
     # To keep the committed data small, its parameters are rounded to multiples of 2**-12 and its inputs to
     # multiples of 2**-10 before PyTorch runs it (short hex floats, exact in both dtypes; the outputs are
@@ -296,8 +327,22 @@ def build_case(case, dtype):
             c0 = draw(c_shape)
             inputs.append(("c0", c0))
 
+    packed = case.get("lengths")
     with torch.no_grad():
-        if is_cell:
+        if packed is not None:
+            from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+            x_packed = pack_padded_sequence(x, torch.tensor(packed), batch_first=opts["batch_first"],
+                                            enforce_sorted=case["enforce_sorted"])
+            if not case["state"]:
+                out, hidden = module(x_packed)
+            elif is_lstm:
+                out, hidden = module(x_packed, (h0, c0))
+            else:
+                out, hidden = module(x_packed, h0)
+            out, _ = pad_packed_sequence(out, batch_first=opts["batch_first"], total_length=case["seq"])
+            outputs = [("out", out)]
+            outputs += [("h_n", hidden[0]), ("c_n", hidden[1])] if is_lstm else [("h_n", hidden)]
+        elif is_cell:
             if not case["state"]:
                 result = module(x)
             elif is_lstm:
@@ -329,6 +374,8 @@ def build_case(case, dtype):
     for name, p in params:
         assert p.dtype == dtype
         lines += tensor_lines("param", name, p)
+    if packed is not None:
+        lines.append("lengths enforce_sorted=%d %s" % (int(case["enforce_sorted"]), " ".join(str(n) for n in packed)))
     for name, t in inputs:
         lines += tensor_lines("input", name, t)
     for name, t in outputs:

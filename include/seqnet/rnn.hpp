@@ -7,6 +7,7 @@
 #include "detail/recurrent_module.hpp"
 #include "module.hpp"
 #include "options.hpp"
+#include "sequence_lengths.hpp"
 #include "state.hpp"
 
 namespace seqnet {
@@ -24,13 +25,15 @@ class StackedModule : public RecurrentModule<T> {
     Tensor<T, R> output, h_n, c_n;
   };
 
-  /// `h0`/`c0` null means zeros; `c0` is only read by LSTM.
+  /// `h0`/`c0` null means zeros; `c0` is only read by LSTM. `lengths` null means every sequence is full length.
   template <int R>
-  Result<R> run(const Tensor<T, R>& input, const TensorArg<T>* h0, const TensorArg<T>* c0) const {
+  Result<R> run(const Tensor<T, R>& input, const TensorArg<T>* h0, const TensorArg<T>* c0,
+                const SequenceLengths* lengths = nullptr) const {
     const RecurrentSpec& spec = this->spec_;
     const bool lstm = spec.kind == CellKind::LSTM;
     const SequenceDims dims = check_module_inputs(spec, shape(input), h0 != nullptr ? &h0->shape : nullptr,
                                                   c0 != nullptr ? &c0->shape : nullptr);
+    const PackedBatch packed = lengths != nullptr ? pack_batch(dims, *lengths) : PackedBatch{};
     const Shape h_shape = expected_state_shape(spec, dims, false);
     const Shape c_shape = expected_state_shape(spec, dims, true);
 
@@ -47,7 +50,8 @@ class StackedModule : public RecurrentModule<T> {
     io.output = result.output.data();
     io.h_n = result.h_n.data();
     io.c_n = lstm ? result.c_n.data() : nullptr;
-    forward_stack<T>(spec, this->layout_, this->params_.data(), dims, io, this->training_, this->generator());
+    forward_stack<T>(spec, this->layout_, this->params_.data(), dims, io, this->training_, this->generator(),
+                     lengths != nullptr ? &packed : nullptr);
     return result;
   }
 };
@@ -69,6 +73,20 @@ class HiddenStateModule : public StackedModule<T> {
     const auto h = tensor_arg(h0);
     return unpack(this->run(input, &h, nullptr));
   }
+  /// Runs a padded batch of sequences of different lengths (PyTorch's packed sequences; see
+  /// `SequenceLengths`) from zero initial state. Returns `(output, h_n)`; `output` keeps the input's
+  /// sequence length (PyTorch's `pad_packed_sequence(..., total_length=seq)`).
+  template <int R>
+  std::pair<Tensor<T, R>, Tensor<T, R>> forward(const Tensor<T, R>& input, const SequenceLengths& lengths) const {
+    return unpack(this->run(input, nullptr, nullptr, &lengths));
+  }
+  /// As above, from `h0`.
+  template <int R, int RH>
+  std::pair<Tensor<T, R>, Tensor<T, R>> forward(const Tensor<T, R>& input, const SequenceLengths& lengths,
+                                                const Tensor<T, RH>& h0) const {
+    const auto h = tensor_arg(h0);
+    return unpack(this->run(input, &h, nullptr, &lengths));
+  }
   template <int R>
   std::pair<Tensor<T, R>, Tensor<T, R>> operator()(const Tensor<T, R>& input) const {
     return forward(input);
@@ -76,6 +94,15 @@ class HiddenStateModule : public StackedModule<T> {
   template <int R, int RH>
   std::pair<Tensor<T, R>, Tensor<T, R>> operator()(const Tensor<T, R>& input, const Tensor<T, RH>& h0) const {
     return forward(input, h0);
+  }
+  template <int R>
+  std::pair<Tensor<T, R>, Tensor<T, R>> operator()(const Tensor<T, R>& input, const SequenceLengths& lengths) const {
+    return forward(input, lengths);
+  }
+  template <int R, int RH>
+  std::pair<Tensor<T, R>, Tensor<T, R>> operator()(const Tensor<T, R>& input, const SequenceLengths& lengths,
+                                                   const Tensor<T, RH>& h0) const {
+    return forward(input, lengths, h0);
   }
 
  protected:
@@ -167,9 +194,28 @@ class LSTM : public detail::StackedModule<T> {
   Output<R> forward(const Tensor<T, R>& input, const Tensor<T, RH>& h0, const Tensor<T, RC>& c0) const {
     return forward(input, LSTMStateRef<T>(h0, c0));
   }
+  /// Runs a padded batch of sequences of different lengths (PyTorch's packed sequences; see
+  /// `SequenceLengths`) from zero states. Returns `(output, (h_n, c_n))`, `output` zero past each length.
+  template <int R>
+  Output<R> forward(const Tensor<T, R>& input, const SequenceLengths& lengths) const {
+    return unpack(this->run(input, nullptr, nullptr, &lengths));
+  }
+  /// As above, from `{h0, c0}`.
+  template <int R>
+  Output<R> forward(const Tensor<T, R>& input, const SequenceLengths& lengths, const LSTMStateRef<T>& state) const {
+    return unpack(this->run(input, &state.h_arg(), &state.c_arg(), &lengths));
+  }
   template <int R>
   Output<R> operator()(const Tensor<T, R>& input) const {
     return forward(input);
+  }
+  template <int R>
+  Output<R> operator()(const Tensor<T, R>& input, const SequenceLengths& lengths) const {
+    return forward(input, lengths);
+  }
+  template <int R>
+  Output<R> operator()(const Tensor<T, R>& input, const SequenceLengths& lengths, const LSTMStateRef<T>& state) const {
+    return forward(input, lengths, state);
   }
   template <int R>
   Output<R> operator()(const Tensor<T, R>& input, const LSTMStateRef<T>& state) const {

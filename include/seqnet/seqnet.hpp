@@ -11,6 +11,7 @@
 #include "parameter.hpp"
 #include "random.hpp"
 #include "rnn.hpp"
+#include "sequence_lengths.hpp"
 #include "state.hpp"
 #include "tensor.hpp"
 #include "version.hpp"

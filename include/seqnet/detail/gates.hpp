@@ -77,12 +77,13 @@ struct StepWorkspace {
 };
 
 /// One time step for a batch: `gh = h_prev W_hh^T + b_hh`, the gate kernel, then (LSTM with proj_size)
-/// `h = h_full W_hr^T`. `gx_t` is this step's input projection, `c` the `[batch, hidden]` cell state
-/// (LSTM only, updated in place), `h_next` may be a strided view into the output sequence.
+/// `h = h_full W_hr^T`. `gx_t` is this step's input projection, `c` the `[rows, hidden]` cell state
+/// (LSTM only, updated in place), `h_next` may be a strided view into the output sequence. The step
+/// covers `gx_t.rows()` rows, at most the workspace's batch (fewer when a packed batch has shrunk).
 template <typename T>
 void recurrent_step(const RecurrentSpec& spec, const DirectionWeights<T>& w, ConstMatrixView<T> gx_t,
                     ConstMatrixView<T> h_prev, T* c, MatrixView<T> h_next, StepWorkspace<T>& ws) {
-  const Index B = ws.batch, G = spec.gate_size(), H = spec.hidden_size, H_out = spec.output_size();
+  const Index B = gx_t.rows(), G = spec.gate_size(), H = spec.hidden_size, H_out = spec.output_size();
   MatrixView<T> gh = matrix_view(ws.gh.data(), B, G, G);
   ws.recurrent.run(h_prev, matrix_view(w.weight_hh, G, H_out, H_out), w.bias_hh, gh);
   const ConstMatrixView<T> gh_const = matrix_view(static_cast<const T*>(ws.gh.data()), B, G, G);

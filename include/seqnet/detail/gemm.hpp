@@ -30,6 +30,16 @@ ConstMatrixView<T> matrix_view(const T* data, Index rows, Index cols, Index stri
   return ConstMatrixView<T>(data, rows, cols, Eigen::OuterStride<>(stride));
 }
 
+/// The first `rows` rows of a view.
+template <typename T>
+MatrixView<T> top_rows(MatrixView<T> view, Index rows) {
+  return matrix_view(view.data(), rows, view.cols(), view.outerStride());
+}
+template <typename T>
+ConstMatrixView<T> top_rows(const ConstMatrixView<T>& view, Index rows) {
+  return matrix_view(view.data(), rows, view.cols(), view.outerStride());
+}
+
 template <typename T>
 ConstMatrixView<T> as_const(const MatrixView<T>& view) {
   return ConstMatrixView<T>(view.data(), view.rows(), view.cols(), Eigen::OuterStride<>(view.outerStride()));
@@ -43,25 +53,28 @@ class LinearGemm {
  public:
   LinearGemm(Index rows, Index cols, Index depth)
       : rows_(rows), cols_(cols), depth_(depth), blocking_(std::max<Index>(rows, 1), std::max<Index>(cols, 1), std::max<Index>(depth, 1), 1, true) {
-    if (!use_coefficient_product() && rows_ != 1) blocking_.allocateAll();
+    if (!use_coefficient_product() && rows_ > 1) blocking_.allocateAll();
   }
   LinearGemm(const LinearGemm&) = delete;
   LinearGemm& operator=(const LinearGemm&) = delete;
 
-  /// `bias` may be null (bias=False).
+  /// `bias` may be null (bias=False). `input` may have fewer rows than the product was sized for (a
+  /// packed sequence's shrinking batch); the packing buffers still fit.
   void run(ConstMatrixView<T> input, ConstMatrixView<T> weight, const T* bias, MatrixView<T> out) {
-    eigen_assert(input.rows() == rows_ && input.cols() == depth_ && weight.rows() == cols_ && weight.cols() == depth_);
+    const Index rows = input.rows();
+    eigen_assert(rows <= rows_ && out.rows() == rows && input.cols() == depth_ && weight.rows() == cols_ &&
+                 weight.cols() == depth_);
     if (bias != nullptr) {
       out.rowwise() = Eigen::Map<const RowVector<T>>(bias, cols_);
     } else {
       out.setZero();
     }
-    if (rows_ == 0 || cols_ == 0 || depth_ == 0) return;
+    if (rows == 0 || cols_ == 0 || depth_ == 0) return;
     if (use_coefficient_product()) {
       out.noalias() += input.lazyProduct(weight.transpose());
       return;
     }
-    if (rows_ == 1) {
+    if (rows == 1) {
       // A single row is a matrix-vector product: Eigen's GEMV reads the weight in place instead of
       // packing it, and needs no heap buffer for contiguous operands.
       out.row(0).noalias() += input.row(0) * weight.transpose();
@@ -69,7 +82,7 @@ class LinearGemm {
     }
     // Eigen's own GEMM kernel, called with our pre-allocated blocking so no per-call allocation happens.
     Eigen::internal::general_matrix_matrix_product<Index, T, Eigen::RowMajor, false, T, Eigen::ColMajor, false,
-                                                   Eigen::RowMajor, 1>::run(rows_, cols_, depth_, input.data(),
+                                                   Eigen::RowMajor, 1>::run(rows, cols_, depth_, input.data(),
                                                                             input.outerStride(), weight.data(),
                                                                             weight.outerStride(), out.data(), 1,
                                                                             out.outerStride(), T(1), blocking_,

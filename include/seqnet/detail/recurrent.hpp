@@ -7,6 +7,7 @@
 #include "../random.hpp"
 #include "gates.hpp"
 #include "gemm.hpp"
+#include "packing.hpp"
 #include "spec.hpp"
 
 namespace seqnet::detail {
@@ -33,10 +34,15 @@ struct SequenceBuffer {
 /// Runs one direction of one layer over the whole sequence: one GEMM for the input projection of all
 /// time steps, then per step the recurrent GEMM and the gate kernel. The reverse direction is the same
 /// loop walking time backwards. Writes its `H_out` columns of `output` (starting at `out_col`), its final
-/// hidden state to `h_n`, and (LSTM) updates the cell state `c` from c_0 to c_n in place.
+/// hidden state to `h_n` (which may alias `h0`), and (LSTM) updates the cell state `c` from c_0 to c_n in place.
+///
+/// With `batch_sizes` (a packed batch, rows sorted by decreasing length) step `t` only runs the first
+/// `batch_sizes[t]` rows: the others keep their state and get zero outputs, so `h_n` and `c` hold each
+/// sequence's last valid step and the reverse direction starts at each sequence's own last step.
 template <typename T>
 void run_direction(const RecurrentSpec& spec, const DirectionWeights<T>& w, SequenceBuffer<const T> input,
-                   SequenceBuffer<T> output, Index out_col, bool reverse, const T* h0, T* h_n, T* c) {
+                   SequenceBuffer<T> output, Index out_col, bool reverse, const T* h0, T* h_n, T* c,
+                   const Index* batch_sizes = nullptr) {
   const Index S = input.seq_len, B = input.batch, G = spec.gate_size(), H_out = spec.output_size();
 
   std::vector<T> input_gates(static_cast<std::size_t>(S * B * G));
@@ -44,19 +50,32 @@ void run_direction(const RecurrentSpec& spec, const DirectionWeights<T>& w, Sequ
   LinearGemm<T>(S * B, G, w.input_size).run(input.rows(), matrix_view(w.weight_ih, G, w.input_size, w.input_size),
                                              w.bias_ih, gates.rows());
 
-  std::vector<T> zero_state(h0 == nullptr ? static_cast<std::size_t>(B * H_out) : 0, T(0));
-  const T* initial = h0 != nullptr ? h0 : zero_state.data();
+  // A packed batch keeps the running state apart from the output, whose finished rows are zero.
+  std::vector<T> state(static_cast<std::size_t>(h0 == nullptr || batch_sizes != nullptr ? B * H_out : 0), T(0));
+  if (batch_sizes != nullptr && h0 != nullptr) std::copy(h0, h0 + B * H_out, state.begin());
+  const T* initial = h0 != nullptr && batch_sizes == nullptr ? h0 : state.data();
   StepWorkspace<T> workspace(spec, B);
 
   Index previous = -1;
   for (Index i = 0; i < S; ++i) {
     const Index t = reverse ? S - 1 - i : i;
-    ConstMatrixView<T> h_prev = previous < 0 ? matrix_view(initial, B, H_out, H_out)
-                                             : as_const(output.step(previous, out_col, H_out));
-    recurrent_step<T>(spec, w, as_const(gates.step(t, 0, G)), h_prev, c, output.step(t, out_col, H_out), workspace);
+    const Index rows = batch_sizes != nullptr ? batch_sizes[t] : B;
+    MatrixView<T> out_t = output.step(t, out_col, H_out);
+    ConstMatrixView<T> h_prev = previous < 0 || batch_sizes != nullptr ? matrix_view(initial, rows, H_out, H_out)
+                                                                       : as_const(output.step(previous, out_col, H_out));
+    recurrent_step<T>(spec, w, top_rows(as_const(gates.step(t, 0, G)), rows), h_prev, c, top_rows(out_t, rows),
+                      workspace);
+    if (batch_sizes != nullptr) {
+      matrix_view(state.data(), rows, H_out, H_out) = top_rows(out_t, rows);
+      out_t.bottomRows(B - rows).setZero();
+    }
     previous = t;
   }
-  matrix_view(h_n, B, H_out, H_out) = output.step(previous, out_col, H_out);
+  if (batch_sizes != nullptr) {
+    std::copy(state.begin(), state.end(), h_n);
+  } else {
+    matrix_view(h_n, B, H_out, H_out) = output.step(previous, out_col, H_out);
+  }
 }
 
 /// Inverted dropout in place: zero with probability `p`, scale survivors by `1 / (1 - p)`.
@@ -84,12 +103,29 @@ struct StackIO {
   T* c_n = nullptr;
 };
 
+/// Copies `from` into `to` with the batch rows of every step reordered: `to` row i is `from` row
+/// `order[i]` (`inverse` false), or `to` row `order[i]` is `from` row i (`inverse` true).
 template <typename T>
-void forward_stack(const RecurrentSpec& spec, const ParameterLayout& layout, const T* params, const SequenceDims& dims,
-                   const StackIO<T>& io, bool training, Generator& generator) {
+void permute_batch(SequenceBuffer<const T> from, SequenceBuffer<T> to, const std::vector<Index>& order, bool inverse) {
+  for (Index t = 0; t < from.seq_len; ++t) {
+    const auto source = from.step(t, 0, from.width);
+    auto target = to.step(t, 0, to.width);
+    for (Index i = 0; i < from.batch; ++i) {
+      const Index j = order[static_cast<std::size_t>(i)];
+      if (inverse) {
+        target.row(j) = source.row(i);
+      } else {
+        target.row(i) = source.row(j);
+      }
+    }
+  }
+}
+
+template <typename T>
+void forward_layers(const RecurrentSpec& spec, const ParameterLayout& layout, const T* params, const SequenceDims& dims,
+                    const StackIO<T>& io, bool training, Generator& generator, const Index* batch_sizes) {
   const Index S = dims.seq_len, B = dims.batch, D = spec.directions(), L = spec.num_layers;
   const Index H = spec.hidden_size, H_out = spec.output_size(), width = D * H_out;
-  if (B == 0) return;  // every result is empty
   const bool apply_dropout = training && spec.dropout > 0.0;
 
   std::vector<T> between_layers[2];
@@ -107,18 +143,54 @@ void forward_stack(const RecurrentSpec& spec, const ParameterLayout& layout, con
       T* c = nullptr;
       if (spec.kind == CellKind::LSTM) {
         c = io.c_n + index * B * H;
-        if (io.c0 != nullptr) {
-          std::copy(io.c0 + index * B * H, io.c0 + (index + 1) * B * H, c);
-        } else {
+        if (io.c0 == nullptr) {
           std::fill(c, c + B * H, T(0));
+        } else if (io.c0 != io.c_n) {
+          std::copy(io.c0 + index * B * H, io.c0 + (index + 1) * B * H, c);
         }
       }
       const auto weights = DirectionWeights<T>::at(params, layout.directions[static_cast<std::size_t>(index)], in_width);
       run_direction<T>(spec, weights, input, output, dir * H_out, dir == 1,
-                       io.h0 != nullptr ? io.h0 + index * B * H_out : nullptr, io.h_n + index * B * H_out, c);
+                       io.h0 != nullptr ? io.h0 + index * B * H_out : nullptr, io.h_n + index * B * H_out, c,
+                       batch_sizes);
     }
     if (apply_dropout && layer < L - 1) dropout_in_place(out_data, S * B * width, spec.dropout, generator);
   }
+}
+
+/// The whole stack. `packed` (may be null) makes it a packed-sequence run: the batch is put in
+/// decreasing-length order (copying input, states and results when that order is not the given one)
+/// and every layer runs only the sequences still going at each step. `io.h0` may alias `io.h_n` and
+/// `io.c0` `io.c_n` (a stream carrying its state).
+template <typename T>
+void forward_stack(const RecurrentSpec& spec, const ParameterLayout& layout, const T* params, const SequenceDims& dims,
+                   const StackIO<T>& io, bool training, Generator& generator, const PackedBatch* packed = nullptr) {
+  if (dims.batch == 0) return;  // every result is empty
+  if (packed == nullptr || !packed->permuted) {
+    forward_layers<T>(spec, layout, params, dims, io, training, generator,
+                      packed != nullptr ? packed->batch_sizes.data() : nullptr);
+    return;
+  }
+  const Index S = dims.seq_len, B = dims.batch, LD = spec.num_layers * spec.directions();
+  const Index width = spec.directions() * spec.output_size(), H = spec.hidden_size, H_out = spec.output_size();
+  const std::vector<Index>& order = packed->sorted_indices;
+  std::vector<T> input(static_cast<std::size_t>(S * B * spec.input_size)), output(static_cast<std::size_t>(S * B * width));
+  std::vector<T> h(static_cast<std::size_t>(LD * B * H_out)), c(static_cast<std::size_t>(io.c_n != nullptr ? LD * B * H : 0));
+  permute_batch<T>({io.input, S, B, spec.input_size, dims.batch_first}, {input.data(), S, B, spec.input_size, dims.batch_first},
+                   order, false);
+  StackIO<T> sorted{input.data(), nullptr, nullptr, output.data(), h.data(), io.c_n != nullptr ? c.data() : nullptr};
+  if (io.h0 != nullptr) {
+    permute_batch<T>({io.h0, LD, B, H_out, false}, {h.data(), LD, B, H_out, false}, order, false);
+    sorted.h0 = h.data();
+  }
+  if (io.c0 != nullptr && io.c_n != nullptr) {
+    permute_batch<T>({io.c0, LD, B, H, false}, {c.data(), LD, B, H, false}, order, false);
+    sorted.c0 = c.data();
+  }
+  forward_layers<T>(spec, layout, params, dims, sorted, training, generator, packed->batch_sizes.data());
+  permute_batch<T>({output.data(), S, B, width, dims.batch_first}, {io.output, S, B, width, dims.batch_first}, order, true);
+  permute_batch<T>({h.data(), LD, B, H_out, false}, {io.h_n, LD, B, H_out, false}, order, true);
+  if (io.c_n != nullptr) permute_batch<T>({c.data(), LD, B, H, false}, {io.c_n, LD, B, H, false}, order, true);
 }
 
 }  // namespace seqnet::detail

@@ -140,7 +140,7 @@ def main():
     shutil.copyfile(path("reg_lstm_f32.safetensors"), EXAMPLE_DATA)
     with torch.no_grad():
         y = reg(example_input())
-    lines = [
+    lines = str(reg).split("\n") + [
         "load_safetensors: <All keys matched successfully>",
         "x: [10, 3, 4]",
         "y: [10, 3, 1]",

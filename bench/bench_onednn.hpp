@@ -35,8 +35,9 @@ inline dnnl::stream& stream() {
 
 inline std::string version() {
   const dnnl_version_t* v = dnnl_version();
-  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) + " (" +
-         v->hash + ")";
+  std::string text = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+  const std::string hash = v->hash != nullptr ? v->hash : "";
+  return hash.empty() || hash == "N/A" ? text : text + " (" + hash + ")";
 }
 
 // oneDNN (as Debian builds it) runs on OpenMP. libgomp reads OMP_NUM_THREADS when it is loaded, before

@@ -208,7 +208,7 @@ def chart(path, threads_list, seqnet, torch, sgemm_rate):
             axis.axhline(GEMM_TARGET * rate, color="gray", linestyle=":", linewidth=1, label="90% of sgemm")
         axis.set_xticks(range(len(groups)))
         axis.set_xticklabels([f"{m}\n{describe(l)[0]}" + ("\n" + describe(l)[1] if describe(l)[1] else "")
-                              for m, l in groups], rotation=90, fontsize=7)
+                              for m, l in groups], rotation=90, fontsize=8)
         axis.set_ylabel("GFLOP/s")
         axis.set_title(f"fp32 forward, {threads} thread{'s' if threads > 1 else ''} (seqnet: "
                        f"{seqnet_threads_of(threads)} thread)")
@@ -273,8 +273,18 @@ def main():
                f"command: `{meta.get('command', 'scripts/bench')}`")
     load = meta.get("loadavg_before"), meta.get("loadavg_after")
     if any(load):
-        out.append(f"- Load average (1/5/15 min) before the run: {load[0]}; after: {load[1]}. "
-                   + meta.get("load_note", ""))
+        note = meta.get("load_note", "")
+        try:
+            busiest = max(float(v.split()[0]) for v in load if v)
+        except ValueError:
+            busiest = 0.0
+        cpus = os.cpu_count() or 1
+        if busiest > 0.5 and not note:
+            note = ("Other processes were running while this was measured (a 1-minute load above 0.5 before or "
+                    f"after, on {cpus} CPUs), so these times are noisier and slower than on an idle machine; "
+                    "the multi-threaded runs suffer most, since an OpenMP parallel region waits for its slowest "
+                    "thread.")
+        out.append(f"- Load average (1/5/15 min) before the run: {load[0]}; after: {load[1]}. {note}")
     out.append(f"- seqnet {ctx.get('seqnet_version', '?')}: {ctx.get('compiler', '?')}, flags "
                f"`{ctx.get('cxx_flags', '?')}`, Eigen {ctx.get('eigen_version', '?')}")
     out.append(f"- oneDNN: {ctx.get('onednn_version', 'absent')} (Debian libdnnl-dev, OpenMP runtime), in the "
@@ -284,7 +294,9 @@ def main():
         out.append(f"- PyTorch: {tctx.get('torch_version', '?')} from PyPI (MKL {tctx.get('torch_mkl', '?')}, "
                    f"oneDNN {tctx.get('torch_onednn', '?')}, CPU capability {tctx.get('torch_cpu_capability', '?')}), "
                    f"Python {tctx.get('python_version', '?')}, `torch.inference_mode()`, "
-                   "`set_num_interop_threads(1)`; each call is a full `module(x)` from Python")
+                   "`set_num_interop_threads(1)`; each call is a full `module(x)` from Python, so the small shapes "
+                   "include Python's and the dispatcher's per-call overhead (tens of µs), which is what a Python "
+                   "user pays")
     else:
         out.append("- PyTorch: absent (bench/bench_torch.py did not run)")
     out.append("- libtorch (Debian 1.13, generic BLAS): not timed")

@@ -433,6 +433,7 @@ TEST_CASE("files: save, read back, and errors that name the path", "[safetensors
   CHECK_THROWS_WITH(seqnet::save_safetensors("/nonexistent/dir/out.safetensors", source),
                     Catch::Contains("/nonexistent/dir/out.safetensors"));
   CHECK_THROWS_AS(seqnet::load_safetensors("/nonexistent/x.safetensors", target), std::runtime_error);
+  CHECK_THROWS_WITH(Safetensors::read("."), Catch::Contains("cannot read '.'"));  // a directory opens, but cannot be read
 
   const std::string bad_path = "seqnet_test_safetensors_bad.safetensors";
   seqnet::write_file(bad_path, make_file("{\"a\":1}"));

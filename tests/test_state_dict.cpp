@@ -5,6 +5,7 @@
 
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <seqnet/cell.hpp>
@@ -199,6 +200,10 @@ TEST_CASE("join rejects duplicate names; loading rejects a model with duplicate 
                     "duplicate parameter name 'rnn.weight_ih_l0'");
   CHECK_THROWS_AS(seqnet::join(a, b), seqnet::key_error);
   CHECK(seqnet::join(a, seqnet::prefixed("b", b)).size() == 8);
+  const auto mixed = seqnet::join(a.named_parameters(), seqnet::prefixed("b", std::as_const(b)));
+  static_assert(std::is_same_v<decltype(mixed), const seqnet::NamedParameters<const float>>);  // one read-only part
+  CHECK(mixed.back().first == "b.bias_hh_l0");
+  CHECK(mixed.back().second.data() == b.parameter("bias_hh_l0").data());
 
   struct Twice {
     seqnet::LSTM<float> lstm{seqnet::LSTMOptions(2, 3)};

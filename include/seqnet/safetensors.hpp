@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -178,13 +179,15 @@ class Safetensors {
     errno = 0;
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::system_error(errno, std::generic_category(), "cannot open '" + path + "'");
-    in.seekg(0, std::ios::end);
-    const std::streamoff size = in.tellg();
-    in.seekg(0, std::ios::beg);
-    if (!in || size < 0) throw std::system_error(errno, std::generic_category(), "cannot read '" + path + "'");
-    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-    if (size > 0) in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
-    if (!in) throw std::system_error(errno, std::generic_category(), "cannot read '" + path + "'");
+    // Read to the end in chunks instead of trusting tellg, which is meaningless for directories and pipes.
+    std::vector<std::uint8_t> bytes;
+    std::vector<char> chunk(1 << 20);
+    while (in) {
+      errno = 0;
+      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      bytes.insert(bytes.end(), chunk.data(), chunk.data() + in.gcount());
+    }
+    if (in.bad() || !in.eof()) throw std::system_error(errno, std::generic_category(), "cannot read '" + path + "'");
     try {
       return parse(std::move(bytes));
     } catch (const format_error& e) {
@@ -199,9 +202,8 @@ class Safetensors {
 
   /// The tensor called `name`, or nullptr.
   const TensorInfo* find(const std::string& name) const {
-    for (const auto& info : tensors_)
-      if (info.name == name) return &info;
-    return nullptr;
+    const auto it = index_.find(name);
+    return it == index_.end() ? nullptr : &tensors_[it->second];
   }
 
   /// Converts the tensor's elements to `T` into `out`, which must hold `info.shape.numel()` values.
@@ -286,6 +288,7 @@ class Safetensors {
         }
         continue;
       }
+      index_.emplace(name, tensors_.size());
       tensors_.push_back(tensor_info(name, entry, data_size));
     }
 
@@ -374,6 +377,7 @@ class Safetensors {
   std::vector<std::uint8_t> bytes_;
   std::size_t data_start_ = 0;
   std::vector<TensorInfo> tensors_;
+  std::map<std::string, std::size_t> index_;
   Metadata metadata_;
 };
 
@@ -397,7 +401,6 @@ struct SafetensorsSource {
   }
   const TensorInfo* find(const std::string& name) const { return file.find(prefix + name); }
   static const Shape& shape(const TensorInfo& info) { return info.shape; }
-  static void check(const TensorInfo&, const std::string&) {}  // every dtype converts
   template <typename T>
   void copy(const TensorInfo& info, T* out) const {
     file.copy_to(info, out);

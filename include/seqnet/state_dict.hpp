@@ -224,8 +224,8 @@ inline std::string load_error_message(const std::string& type_name, const Incomp
 }
 
 /// The one loading algorithm behind `load_state_dict` and `load_safetensors`. `source` is duck-typed:
-/// `keys()` (ordered names), `find(name)` (pointer to an entry or nullptr), `shape(entry)`,
-/// `check(entry, name)` (throws if the entry cannot be converted) and `copy(entry, T* out)` (cannot fail).
+/// `keys()` (ordered names), `find(name)` (pointer to an entry or nullptr), `shape(entry)` and
+/// `copy(entry, T* out)`, which cannot fail (every source's values convert to `T`).
 /// Everything is checked before the first value is written, so a failed load leaves the module unchanged.
 template <typename M, typename Source>
 IncompatibleKeys load_from_source(M& module, const Source& source, bool strict) {
@@ -253,7 +253,6 @@ IncompatibleKeys load_from_source(M& module, const Source& source, bool strict) 
                                    parameter.dimensions().str(), ")."));
       continue;
     }
-    source.check(*entry, name);
     plan.emplace_back(parameter, entry);
   }
   for (const auto& key : source.keys())
@@ -273,7 +272,6 @@ struct StateDictSource {
   std::vector<std::string> keys() const { return dict.keys(); }
   const TensorData<U>* find(const std::string& name) const { return dict.find(name); }
   static const Shape& shape(const TensorData<U>& entry) { return entry.shape; }
-  static void check(const TensorData<U>&, const std::string&) {}
   template <typename T>
   static void copy(const TensorData<U>& entry, T* out) {
     std::transform(entry.values.begin(), entry.values.end(), out, [](const U& v) { return static_cast<T>(v); });

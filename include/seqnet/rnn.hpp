@@ -50,8 +50,10 @@ class StackedModule : public RecurrentModule<T> {
     io.output = result.output.data();
     io.h_n = result.h_n.data();
     io.c_n = lstm ? result.c_n.data() : nullptr;
-    forward_stack<T>(spec, this->layout_, this->params_.data(), dims, io, this->training_, this->generator(),
-                     lengths != nullptr ? &packed : nullptr);
+    this->workspace_.with([&](StackWorkspace<T>& workspace) {
+      forward_stack<T>(spec, this->layout_, this->params_.data(), dims, io, this->training_, this->generator(),
+                       lengths != nullptr ? &packed : nullptr, workspace);
+    });
     return result;
   }
 };

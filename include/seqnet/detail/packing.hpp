@@ -37,8 +37,11 @@ inline PackedBatch pack_batch(const SequenceDims& dims, const SequenceLengths& l
   PackedBatch packed;
   packed.sorted_indices.resize(values.size());
   std::iota(packed.sorted_indices.begin(), packed.sorted_indices.end(), Index(0));
-  std::stable_sort(packed.sorted_indices.begin(), packed.sorted_indices.end(),
-                   [&](Index a, Index b) { return values[static_cast<std::size_t>(a)] > values[static_cast<std::size_t>(b)]; });
+  // Ties keep their batch order (a stable sort, without stable_sort's temporary buffer).
+  std::sort(packed.sorted_indices.begin(), packed.sorted_indices.end(), [&](Index a, Index b) {
+    const Index length_a = values[static_cast<std::size_t>(a)], length_b = values[static_cast<std::size_t>(b)];
+    return length_a != length_b ? length_a > length_b : a < b;
+  });
   for (std::size_t i = 0; i < values.size(); ++i) {
     check<shape_error>(values[i] > 0,
                        "Length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0");

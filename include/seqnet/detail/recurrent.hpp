@@ -9,6 +9,7 @@
 #include "gemm.hpp"
 #include "packing.hpp"
 #include "spec.hpp"
+#include "workspace.hpp"
 
 namespace seqnet::detail {
 
@@ -42,19 +43,22 @@ struct SequenceBuffer {
 template <typename T>
 void run_direction(const RecurrentSpec& spec, const DirectionWeights<T>& w, SequenceBuffer<const T> input,
                    SequenceBuffer<T> output, Index out_col, bool reverse, const T* h0, T* h_n, T* c,
-                   const Index* batch_sizes = nullptr) {
+                   const Index* batch_sizes, LinearGemm<T>& input_projection, DirectionScratch<T>& scratch) {
   const Index S = input.seq_len, B = input.batch, G = spec.gate_size(), H_out = spec.output_size();
 
-  std::vector<T> input_gates(static_cast<std::size_t>(S * B * G));
-  SequenceBuffer<T> gates{input_gates.data(), S, B, G, input.batch_first};
-  LinearGemm<T>(S * B, G, w.input_size).run(input.rows(), matrix_view(w.weight_ih, G, w.input_size, w.input_size),
-                                             w.bias_ih, gates.rows());
+  SequenceBuffer<T> gates{scratch.input_gates.data(), S, B, G, input.batch_first};
+  input_projection.run(input.rows(), matrix_view(w.weight_ih, G, w.input_size, w.input_size), w.bias_ih, gates.rows());
 
-  // A packed batch keeps the running state apart from the output, whose finished rows are zero.
-  std::vector<T> state(static_cast<std::size_t>(h0 == nullptr || batch_sizes != nullptr ? B * H_out : 0), T(0));
-  if (batch_sizes != nullptr && h0 != nullptr) std::copy(h0, h0 + B * H_out, state.begin());
-  const T* initial = h0 != nullptr && batch_sizes == nullptr ? h0 : state.data();
-  StepWorkspace<T> workspace(spec, B);
+  // The initial state is h0 itself, or zeros / a packed batch's running state in the scratch buffer
+  // (a packed batch keeps its state apart from the output, whose finished rows are zero).
+  T* state = scratch.state.data();
+  if (h0 == nullptr) {
+    std::fill(state, state + B * H_out, T(0));
+  } else if (batch_sizes != nullptr) {
+    std::copy(h0, h0 + B * H_out, state);
+  }
+  const T* initial = h0 != nullptr && batch_sizes == nullptr ? h0 : state;
+  StepWorkspace<T>& workspace = *scratch.step;
 
   Index previous = -1;
   for (Index i = 0; i < S; ++i) {
@@ -66,13 +70,13 @@ void run_direction(const RecurrentSpec& spec, const DirectionWeights<T>& w, Sequ
     recurrent_step<T>(spec, w, top_rows(as_const(gates.step(t, 0, G)), rows), h_prev, c, top_rows(out_t, rows),
                       workspace);
     if (batch_sizes != nullptr) {
-      matrix_view(state.data(), rows, H_out, H_out) = top_rows(out_t, rows);
+      matrix_view(state, rows, H_out, H_out) = top_rows(out_t, rows);
       out_t.bottomRows(B - rows).setZero();
     }
     previous = t;
   }
   if (batch_sizes != nullptr) {
-    std::copy(state.begin(), state.end(), h_n);
+    std::copy(state, state + B * H_out, h_n);
   } else {
     matrix_view(h_n, B, H_out, H_out) = output.step(previous, out_col, H_out);
   }
@@ -123,13 +127,13 @@ void permute_batch(SequenceBuffer<const T> from, SequenceBuffer<T> to, const std
 
 template <typename T>
 void forward_layers(const RecurrentSpec& spec, const ParameterLayout& layout, const T* params, const SequenceDims& dims,
-                    const StackIO<T>& io, bool training, Generator& generator, const Index* batch_sizes) {
+                    const StackIO<T>& io, bool training, Generator& generator, const Index* batch_sizes,
+                    StackWorkspace<T>& workspace) {
   const Index S = dims.seq_len, B = dims.batch, D = spec.directions(), L = spec.num_layers;
   const Index H = spec.hidden_size, H_out = spec.output_size(), width = D * H_out;
   const bool apply_dropout = training && spec.dropout > 0.0;
-
-  std::vector<T> between_layers[2];
-  for (Index i = 0; i < std::min<Index>(L - 1, 2); ++i) between_layers[i].resize(static_cast<std::size_t>(S * B * width));
+  workspace.reserve(spec, S, B);
+  std::vector<T>* between_layers = workspace.between_layers;
 
   for (Index layer = 0; layer < L; ++layer) {
     const Index in_width = spec.layer_input_size(layer);
@@ -150,9 +154,10 @@ void forward_layers(const RecurrentSpec& spec, const ParameterLayout& layout, co
         }
       }
       const auto weights = DirectionWeights<T>::at(params, layout.directions[static_cast<std::size_t>(index)], in_width);
+      DirectionScratch<T>& scratch = workspace.directions[dir];
       run_direction<T>(spec, weights, input, output, dir * H_out, dir == 1,
                        io.h0 != nullptr ? io.h0 + index * B * H_out : nullptr, io.h_n + index * B * H_out, c,
-                       batch_sizes);
+                       batch_sizes, scratch.projection_for(layer), scratch);
     }
     if (apply_dropout && layer < L - 1) dropout_in_place(out_data, S * B * width, spec.dropout, generator);
   }
@@ -164,53 +169,56 @@ void forward_layers(const RecurrentSpec& spec, const ParameterLayout& layout, co
 /// `io.c0` `io.c_n` (a stream carrying its state).
 template <typename T>
 void forward_stack(const RecurrentSpec& spec, const ParameterLayout& layout, const T* params, const SequenceDims& dims,
-                   const StackIO<T>& io, bool training, Generator& generator, const PackedBatch* packed = nullptr) {
+                   const StackIO<T>& io, bool training, Generator& generator, const PackedBatch* packed,
+                   StackWorkspace<T>& workspace) {
   if (dims.batch == 0) return;  // every result is empty
   if (packed == nullptr || !packed->permuted) {
     forward_layers<T>(spec, layout, params, dims, io, training, generator,
-                      packed != nullptr ? packed->batch_sizes.data() : nullptr);
+                      packed != nullptr ? packed->batch_sizes.data() : nullptr, workspace);
     return;
   }
   const Index S = dims.seq_len, B = dims.batch, LD = spec.num_layers * spec.directions();
   const Index width = spec.directions() * spec.output_size(), H = spec.hidden_size, H_out = spec.output_size();
   const std::vector<Index>& order = packed->sorted_indices;
-  std::vector<T> input(static_cast<std::size_t>(S * B * spec.input_size)), output(static_cast<std::size_t>(S * B * width));
-  std::vector<T> h(static_cast<std::size_t>(LD * B * H_out)), c(static_cast<std::size_t>(io.c_n != nullptr ? LD * B * H : 0));
-  permute_batch<T>({io.input, S, B, spec.input_size, dims.batch_first}, {input.data(), S, B, spec.input_size, dims.batch_first},
+  workspace.reserve_sorted(spec, S, B);
+  T* input = workspace.sorted[0].data();
+  T* output = workspace.sorted[1].data();
+  T* h = workspace.sorted[2].data();
+  T* c = io.c_n != nullptr ? workspace.sorted[3].data() : nullptr;
+  permute_batch<T>({io.input, S, B, spec.input_size, dims.batch_first}, {input, S, B, spec.input_size, dims.batch_first},
                    order, false);
-  StackIO<T> sorted{input.data(), nullptr, nullptr, output.data(), h.data(), io.c_n != nullptr ? c.data() : nullptr};
+  StackIO<T> sorted{input, nullptr, nullptr, output, h, c};
   if (io.h0 != nullptr) {
-    permute_batch<T>({io.h0, LD, B, H_out, false}, {h.data(), LD, B, H_out, false}, order, false);
-    sorted.h0 = h.data();
+    permute_batch<T>({io.h0, LD, B, H_out, false}, {h, LD, B, H_out, false}, order, false);
+    sorted.h0 = h;
   }
-  if (io.c0 != nullptr && io.c_n != nullptr) {
-    permute_batch<T>({io.c0, LD, B, H, false}, {c.data(), LD, B, H, false}, order, false);
-    sorted.c0 = c.data();
+  if (io.c0 != nullptr && c != nullptr) {
+    permute_batch<T>({io.c0, LD, B, H, false}, {c, LD, B, H, false}, order, false);
+    sorted.c0 = c;
   }
-  forward_layers<T>(spec, layout, params, dims, sorted, training, generator, packed->batch_sizes.data());
-  permute_batch<T>({output.data(), S, B, width, dims.batch_first}, {io.output, S, B, width, dims.batch_first}, order, true);
-  permute_batch<T>({h.data(), LD, B, H_out, false}, {io.h_n, LD, B, H_out, false}, order, true);
-  if (io.c_n != nullptr) permute_batch<T>({c.data(), LD, B, H, false}, {io.c_n, LD, B, H, false}, order, true);
+  forward_layers<T>(spec, layout, params, dims, sorted, training, generator, packed->batch_sizes.data(), workspace);
+  permute_batch<T>({output, S, B, width, dims.batch_first}, {io.output, S, B, width, dims.batch_first}, order, true);
+  permute_batch<T>({h, LD, B, H_out, false}, {io.h_n, LD, B, H_out, false}, order, true);
+  if (c != nullptr) permute_batch<T>({c, LD, B, H, false}, {io.c_n, LD, B, H, false}, order, true);
 }
 
 }  // namespace seqnet::detail
 
 namespace seqnet::detail {
 
-/// One cell step (RNNCell, LSTMCell): the input projection and `recurrent_step`, the same kernels the
-/// layer loop uses. `h0`/`c0` may be null (zeros); `c1` is only touched for LSTM.
+/// One cell step (RNNCell, LSTMCell, GRUCell): the input projection and `recurrent_step`, the same kernels
+/// the layer loop uses. `h0`/`c0` may be null (zeros); `c1` is only touched for LSTM.
 template <typename T>
 void cell_forward(const RecurrentSpec& spec, const ParameterLayout& layout, const T* params, Index batch,
-                  const T* input, const T* h0, const T* c0, T* h1, T* c1) {
+                  const T* input, const T* h0, const T* c0, T* h1, T* c1, DirectionScratch<T>& scratch) {
   const Index G = spec.gate_size(), H = spec.hidden_size;
   if (batch == 0) return;  // h1 and c1 are empty
+  scratch.reserve(spec, 1, batch);
   const auto weights = DirectionWeights<T>::at(params, layout.directions.front(), spec.input_size);
-  std::vector<T> input_gates(static_cast<std::size_t>(batch * G));
-  LinearGemm<T>(batch, G, spec.input_size)
-      .run(matrix_view(input, batch, spec.input_size, spec.input_size),
-           matrix_view(weights.weight_ih, G, spec.input_size, spec.input_size), weights.bias_ih,
-           matrix_view(input_gates.data(), batch, G, G));
-  std::vector<T> zero_state(h0 == nullptr ? static_cast<std::size_t>(batch * H) : 0, T(0));
+  scratch.projection_for(0).run(matrix_view(input, batch, spec.input_size, spec.input_size),
+                                matrix_view(weights.weight_ih, G, spec.input_size, spec.input_size), weights.bias_ih,
+                                matrix_view(scratch.input_gates.data(), batch, G, G));
+  if (h0 == nullptr) std::fill(scratch.state.begin(), scratch.state.begin() + batch * H, T(0));
   if (spec.kind == CellKind::LSTM) {
     if (c0 != nullptr) {
       std::copy(c0, c0 + batch * H, c1);
@@ -218,10 +226,9 @@ void cell_forward(const RecurrentSpec& spec, const ParameterLayout& layout, cons
       std::fill(c1, c1 + batch * H, T(0));
     }
   }
-  StepWorkspace<T> workspace(spec, batch);
-  recurrent_step<T>(spec, weights, matrix_view(static_cast<const T*>(input_gates.data()), batch, G, G),
-                    matrix_view(h0 != nullptr ? h0 : zero_state.data(), batch, H, H), c1, matrix_view(h1, batch, H, H),
-                    workspace);
+  recurrent_step<T>(spec, weights, matrix_view(static_cast<const T*>(scratch.input_gates.data()), batch, G, G),
+                    matrix_view(h0 != nullptr ? h0 : scratch.state.data(), batch, H, H), c1,
+                    matrix_view(h1, batch, H, H), *scratch.step);
 }
 
 }  // namespace seqnet::detail

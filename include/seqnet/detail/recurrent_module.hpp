@@ -7,6 +7,7 @@
 #include "../module.hpp"
 #include "../random.hpp"
 #include "spec.hpp"
+#include "workspace.hpp"
 
 namespace seqnet::detail {
 
@@ -43,6 +44,7 @@ class RecurrentModule : public Module<T> {
   RecurrentSpec spec_;
   ParameterLayout layout_;
   Generator* generator_ = nullptr;
+  WorkspaceCache<T> workspace_;
 
  private:
   static const RecurrentSpec& validated(const RecurrentSpec& spec) {

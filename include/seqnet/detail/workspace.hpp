@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "gates.hpp"
+#include "gemm.hpp"
+#include "spec.hpp"
+
+namespace seqnet::detail {
+
+/// Grows `buffer` to at least `size` elements; never shrinks it, so a reused workspace stops allocating
+/// once it has seen its largest problem.
+template <typename T>
+void ensure_size(std::vector<T>& buffer, Index size) {
+  if (static_cast<Index>(buffer.size()) < size) buffer.resize(static_cast<std::size_t>(size));
+}
+
+/// Scratch of one direction of a layer: the input projections of all steps, the running state of a
+/// packed batch, and the per-step GEMM buffers. Two of them let both directions run at once.
+template <typename T>
+struct DirectionScratch {
+  std::vector<T> input_gates;  ///< [seq * batch, G * H]
+  std::vector<T> state;        ///< [batch, H_out]: zeros or h_0, and a packed batch's running state
+  std::unique_ptr<LinearGemm<T>> input_projection[2];  ///< layer 0 and deeper layers (different depths)
+  std::unique_ptr<StepWorkspace<T>> step;
+  Index projection_rows = 0;
+  Index step_batch = 0;
+
+  void reserve(const RecurrentSpec& spec, Index seq_len, Index batch) {
+    const Index rows = seq_len * batch;
+    ensure_size(input_gates, rows * spec.gate_size());
+    ensure_size(state, batch * spec.output_size());
+    if (rows > projection_rows) {
+      input_projection[0] = std::make_unique<LinearGemm<T>>(rows, spec.gate_size(), spec.layer_input_size(0));
+      input_projection[1] = spec.num_layers > 1 ? std::make_unique<LinearGemm<T>>(rows, spec.gate_size(),
+                                                                                    spec.layer_input_size(1))
+                                                : nullptr;
+      projection_rows = rows;
+    }
+    if (batch > step_batch) {
+      step = std::make_unique<StepWorkspace<T>>(spec, batch);
+      step_batch = batch;
+    }
+  }
+  LinearGemm<T>& projection_for(Index layer) { return *input_projection[layer == 0 ? 0 : 1]; }
+};
+
+/// Everything a forward pass of a whole stack needs besides its inputs and results, sized for the
+/// largest `(seq_len, batch)` seen so far. Kept by a module (or a stream) between calls, it makes a
+/// steady-state forward allocation-free.
+template <typename T>
+struct StackWorkspace {
+  std::vector<T> between_layers[2];  ///< ping-pong outputs of the inner layers, [seq * batch, D * H_out]
+  DirectionScratch<T> directions[2];
+  std::vector<T> sorted[4];          ///< a packed batch in sorted order: input, output, h, c
+
+  void reserve(const RecurrentSpec& spec, Index seq_len, Index batch) {
+    const Index width = spec.directions() * spec.output_size();
+    for (Index i = 0; i < std::min<Index>(spec.num_layers - 1, 2); ++i) ensure_size(between_layers[i], seq_len * batch * width);
+    for (Index dir = 0; dir < spec.directions(); ++dir) directions[dir].reserve(spec, seq_len, batch);
+  }
+  void reserve_sorted(const RecurrentSpec& spec, Index seq_len, Index batch) {
+    const Index stacked = spec.num_layers * spec.directions();
+    ensure_size(sorted[0], seq_len * batch * spec.input_size);
+    ensure_size(sorted[1], seq_len * batch * spec.directions() * spec.output_size());
+    ensure_size(sorted[2], stacked * batch * spec.output_size());
+    ensure_size(sorted[3], spec.kind == CellKind::LSTM ? stacked * batch * spec.hidden_size : 0);
+  }
+};
+
+/// A module's own workspace, reused by its forward calls so that repeated calls stop allocating.
+/// Forward is const and may run on several threads at once: a call that finds the cached workspace
+/// busy runs with a fresh one of its own instead of waiting. Copies start with an empty cache.
+template <typename T>
+class WorkspaceCache {
+ public:
+  WorkspaceCache() = default;
+  WorkspaceCache(const WorkspaceCache&) {}
+  WorkspaceCache(WorkspaceCache&&) noexcept {}
+  WorkspaceCache& operator=(const WorkspaceCache&) { return *this; }
+  WorkspaceCache& operator=(WorkspaceCache&&) noexcept { return *this; }
+
+  /// Calls `f(StackWorkspace<T>&)` with the cached workspace, or with a temporary one if another
+  /// thread is using it.
+  template <typename F>
+  decltype(auto) with(F&& f) const {
+    std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
+    if (lock.owns_lock()) return std::forward<F>(f)(workspace_);
+    StackWorkspace<T> temporary;
+    return std::forward<F>(f)(temporary);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable StackWorkspace<T> workspace_;
+};
+
+}  // namespace seqnet::detail

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /// @file print.hpp
 /// The few pieces of Python the tutorial examples lean on: `module._parameters.keys()`, indexing
-/// `t[-1]` and `t[:, a:b]`, and `(a == b).all()` printed as `True`/`False`.
+/// `t[-1]` and `t[:, a:b]`, `(a == b).all()` printed as `True`/`False`, and `print(tensor)` (`tensor_str`).
 #pragma once
 
 #include <algorithm>

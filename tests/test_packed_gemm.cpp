@@ -283,3 +283,33 @@ TEST_CASE("packed_linear accepts Eigen row-major maps with an outer stride", "[p
   CHECK(output.leftCols(10).isZero());
   CHECK(output.rightCols(16).isZero());
 }
+
+TEMPLATE_TEST_CASE("packed_linear_panels: disjoint panel ranges compose the whole product", "[packed_gemm]", float,
+                   double) {
+  using T = TestType;
+  std::mt19937 rng(5);
+  const Index M = 9, N = 150, K = 40, out_stride = N + 2;
+  for (GemmKernel kernel : testable_kernels()) {
+    INFO("kernel " << seqnet::detail::gemm_kernel_name(kernel));
+    const std::vector<T> input = random_values<T>(rng, M * K), weight = random_values<T>(rng, N * K),
+                         bias = random_values<T>(rng, N);
+    const PackedWeight<T> packed(weight.data(), N, K, K, kernel);
+    std::vector<T> workspace(static_cast<std::size_t>(seqnet::detail::packed_linear_workspace_size<T>(M, K)));
+    const auto workspace_size = static_cast<Index>(workspace.size());
+    std::vector<T> whole(static_cast<std::size_t>(M * out_stride), T(0)), split = whole;
+    seqnet::detail::packed_linear<T>(ConstRowsView<T>{input.data(), M, K, K}, packed, bias.data(),
+                                     RowsView<T>{whole.data(), M, N, out_stride}, workspace.data(), workspace_size);
+    const Index panels = packed.panel_count();
+    REQUIRE(panels == (N + packed.panel_width() - 1) / packed.panel_width());
+    for (Index begin = 0; begin < panels; begin += 2) {  // two panels per "thread"
+      seqnet::detail::packed_linear_panels<T>(ConstRowsView<T>{input.data(), M, K, K}, packed, bias.data(),
+                                              RowsView<T>{split.data(), M, N, out_stride}, workspace.data(),
+                                              workspace_size, false, begin, std::min(panels, begin + 2));
+    }
+    CHECK(split == whole);
+    CHECK_THROWS_AS(seqnet::detail::packed_linear_panels<T>(ConstRowsView<T>{input.data(), M, K, K}, packed, nullptr,
+                                                            RowsView<T>{split.data(), M, N, out_stride},
+                                                            workspace.data(), workspace_size, false, 0, panels + 1),
+                    std::invalid_argument);
+  }
+}

@@ -27,7 +27,8 @@
 ///   explicitly forces it (tests, benchmarks); `gemm_kernel_supported()` says which may be forced.
 /// - Thread safety: a packed weight is read-only during products, so any number of threads may use one
 ///   weight at the same time, each with its own workspace. There is no mutable global state besides
-///   the once-initialised CPU detection.
+///   the once-initialised CPU detection. To split one product across threads, give each thread a
+///   disjoint range of the weight's column panels (`packed_linear_panels`) and its own workspace.
 #pragma once
 
 #include <algorithm>
@@ -153,6 +154,9 @@ class PackedWeight {
   }
 
   Eigen::Index out_features() const { return out_features_; }  ///< N
+  /// Column panels: the units in which `packed_linear_panels` splits the columns (e.g. across threads).
+  Eigen::Index panel_count() const { return (out_features_ + panel_width() - 1) / panel_width(); }
+  Eigen::Index panel_width() const { return gemm_tile<T>(kernel_).panel_width(); }  ///< columns per panel
   Eigen::Index in_features() const { return in_features_; }    ///< K
   GemmKernel kernel() const { return kernel_; }                ///< the kernel its layout is for
   const T* data() const { return storage_.get(); }
@@ -209,22 +213,27 @@ struct NoDeduce {
   using type = T;
 };
 
-/// `out = in * W^T + bias` (or `out += in * W^T + bias` with `accumulate`) for a packed `W[N, K]`:
-/// `in` is `[M, K]`, `out` `[M, N]`, `bias` `[N]` or null. `workspace` holds at least
-/// `packed_linear_workspace_size<T>(M, K)` elements. Runs the kernel `weight` was packed for.
-/// Allocates nothing; throws std::invalid_argument on mismatched shapes or a short workspace.
+/// `packed_linear` restricted to output columns `[panel_begin * panel_width, min(panel_end * panel_width, N))`
+/// (see `PackedWeight::panel_count`): threads given disjoint panel ranges, each with its own workspace,
+/// together compute the whole product. `in`, `out` and `bias` describe the whole product as in
+/// `packed_linear`; columns outside the range are not touched.
 template <typename T>
-void packed_linear(typename NoDeduce<ConstRowsView<T>>::type in, const PackedWeight<T>& weight, const T* bias,
-                   typename NoDeduce<RowsView<T>>::type out, T* workspace, Eigen::Index workspace_size,
-                   bool accumulate = false) {
+void packed_linear_panels(typename NoDeduce<ConstRowsView<T>>::type in, const PackedWeight<T>& weight, const T* bias,
+                          typename NoDeduce<RowsView<T>>::type out, T* workspace, Eigen::Index workspace_size,
+                          bool accumulate, Eigen::Index panel_begin, Eigen::Index panel_end) {
   const Eigen::Index M = in.rows, K = in.cols, N = out.cols;
   if (K != weight.in_features() || N != weight.out_features() || out.rows != M || in.stride < K || out.stride < N)
     throw std::invalid_argument("packed_linear: shapes do not match the packed weight");
-  if (M == 0 || N == 0) return;
+  if (panel_begin < 0 || panel_end > weight.panel_count() || panel_begin > panel_end)
+    throw std::invalid_argument("packed_linear: panel range outside the packed weight");
+  if (M == 0 || panel_begin == panel_end) return;
   if (K == 0) {  // an empty sum: only the bias
+    const Eigen::Index col_begin = panel_begin * weight.panel_width();
+    const Eigen::Index col_end = std::min(N, panel_end * weight.panel_width());
     for (Eigen::Index r = 0; r < M; ++r) {
       T* row = out.data + r * out.stride;
-      for (Eigen::Index c = 0; c < N; ++c) row[c] = (accumulate ? row[c] : T(0)) + (bias != nullptr ? bias[c] : T(0));
+      for (Eigen::Index c = col_begin; c < col_end; ++c)
+        row[c] = (accumulate ? row[c] : T(0)) + (bias != nullptr ? bias[c] : T(0));
     }
     return;
   }
@@ -234,8 +243,8 @@ void packed_linear(typename NoDeduce<ConstRowsView<T>>::type in, const PackedWei
   void* aligned = workspace;
   std::size_t space = static_cast<std::size_t>(workspace_size) * sizeof(T);
   std::align(gemm_alignment, sizeof(T), aligned, space);
-  const GemmProblem<T> problem{in.data, in.stride, M,        K,          weight.data(),         N,
-                               out.data, out.stride, bias, accumulate, static_cast<T*>(aligned)};
+  const GemmProblem<T> problem{in.data,    in.stride,  M,    K,          weight.data(),           N, panel_begin,
+                               panel_end,  out.data,   out.stride, bias, accumulate, static_cast<T*>(aligned)};
   switch (weight.kernel()) {
 #if SEQNET_GEMM_HAVE_X86_KERNELS
     case GemmKernel::Avx512: gemm_avx512::gemm<T>(problem); return;
@@ -243,6 +252,17 @@ void packed_linear(typename NoDeduce<ConstRowsView<T>>::type in, const PackedWei
 #endif
     default: gemm_portable::gemm<T>(problem); return;
   }
+}
+
+/// `out = in * W^T + bias` (or `out += in * W^T + bias` with `accumulate`) for a packed `W[N, K]`:
+/// `in` is `[M, K]`, `out` `[M, N]`, `bias` `[N]` or null. `workspace` holds at least
+/// `packed_linear_workspace_size<T>(M, K)` elements. Runs the kernel `weight` was packed for.
+/// Allocates nothing; throws std::invalid_argument on mismatched shapes or a short workspace.
+template <typename T>
+void packed_linear(typename NoDeduce<ConstRowsView<T>>::type in, const PackedWeight<T>& weight, const T* bias,
+                   typename NoDeduce<RowsView<T>>::type out, T* workspace, Eigen::Index workspace_size,
+                   bool accumulate = false) {
+  packed_linear_panels<T>(in, weight, bias, out, workspace, workspace_size, accumulate, 0, weight.panel_count());
 }
 
 /// Convenience overload for Eigen row-major maps with an outer stride (gemm.hpp's MatrixView types).

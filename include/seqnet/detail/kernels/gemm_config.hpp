@@ -73,6 +73,8 @@ struct GemmProblem {
   Eigen::Index depth;  ///< K
   const T* packed_weight;
   Eigen::Index cols;  ///< N
+  Eigen::Index panel_begin;  ///< first weight panel to compute (a thread's share of the columns)
+  Eigen::Index panel_end;    ///< one past the last
   T* output;
   Eigen::Index output_stride;
   const T* bias;    ///< null: no bias

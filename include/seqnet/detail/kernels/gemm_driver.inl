@@ -139,7 +139,6 @@ SEQNET_GEMM_TARGET void gemm(const GemmProblem<T>& p) {
   static_assert(L == Vec<T>::lanes, "tile and vector width disagree");
   static constexpr auto table = micro_tile_table<T, MR, VECTORS>(std::make_integer_sequence<int, MR * VECTORS>());
 
-  const Eigen::Index panels = (p.cols + NR - 1) / NR;
   for (Eigen::Index row0 = 0; row0 < p.rows; row0 += tile.row_block) {
     const Eigen::Index block_rows = p.rows - row0 < tile.row_block ? p.rows - row0 : tile.row_block;
     for (Eigen::Index k0 = 0; k0 < p.depth; k0 += tile.depth_block) {
@@ -147,7 +146,7 @@ SEQNET_GEMM_TARGET void gemm(const GemmProblem<T>& p) {
       pack_input<T, MR>(p.input + row0 * p.input_stride + k0, p.input_stride, block_rows, block_depth, p.workspace);
       const bool first_slice = k0 == 0;
       const bool add_to_out = !first_slice || p.accumulate;
-      for (Eigen::Index panel = 0; panel < panels; ++panel) {
+      for (Eigen::Index panel = p.panel_begin; panel < p.panel_end; ++panel) {
         const Eigen::Index col0 = panel * NR;
         const Eigen::Index width = p.cols - col0 < NR ? p.cols - col0 : NR;
         const int vectors = static_cast<int>((width + L - 1) / L);

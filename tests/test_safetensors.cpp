@@ -329,6 +329,9 @@ TEST_CASE("malformed files are rejected with the tensor and the numbers named", 
   check_rejected(make_file(tensor("\"F32\"", "[3.0]", "[0,12]"), data12), {"'t'", "non-negative integers"});
   check_rejected(make_file(tensor("\"F32\"", "3", "[0,12]"), data12), {"'t'", "shape must be an array"});
   check_rejected(make_file(tensor("\"F32\"", "[9223372036854775808]", "[0,12]"), data12), {"non-negative"});
+  check_rejected(make_file(tensor("\"F32\"", "[1,1,1,1,1,1,1,1,3]", "[0,12]"), data12),
+                 {"'t' has 9 dimensions; seqnet handles at most 8"});
+  CHECK(Safetensors::parse(make_file(tensor("\"F32\"", "[1,1,1,1,1,1,1,3]", "[0,12]"), data12)).tensors().size() == 1);
   check_rejected(make_file(tensor("\"F32\"", "[4294967296,4294967296]", "[0,12]"), data12), {"'t'", "overflows"});
   check_rejected(make_file(tensor("\"F32\"", "[4294967296,4294967296,0]", "[0,12]"), data12), {"overflows"});
   // numel * itemsize wraps around 2^64 to 8, the span given: must not be accepted.

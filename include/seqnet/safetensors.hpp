@@ -341,6 +341,9 @@ class Safetensors {
     info.dtype = *known;
 
     if (!shape->is_array()) format_fail("tensor '" + name + "': shape must be an array");
+    if (shape->items.size() > Shape::max_rank)
+      format_fail(detail::concat("tensor '", name, "' has ", shape->items.size(), " dimensions; seqnet handles at most ",
+                                 Shape::max_rank));
     std::vector<Index> dims;
     Index numel = 1;  // computed as Shape::numel does, so every partial product must fit Index
     for (const Value& dim : shape->items) {

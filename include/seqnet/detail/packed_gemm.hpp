@@ -132,24 +132,12 @@ class PackedWeight {
     reserve(packed_elements(out_features, in_features));
     out_features_ = out_features;
     in_features_ = in_features;
-    const GemmTile tile = gemm_tile<T>(kernel_);
-    const Eigen::Index nr = tile.panel_width();
-    for (Eigen::Index col0 = 0; col0 < out_features; col0 += nr) {
-      const Eigen::Index real = std::min(nr, out_features - col0);
-      const Eigen::Index width = (real + tile.lanes - 1) / tile.lanes * tile.lanes;
-      T* panel = storage_.get() + col0 * in_features;
-      // Transpose in small depth blocks so both the reads (along weight rows) and the writes (along
-      // panel rows) stay within a few cache lines.
-      constexpr Eigen::Index depth_step = 16;
-      for (Eigen::Index k0 = 0; k0 < in_features; k0 += depth_step) {
-        const Eigen::Index k1 = std::min(in_features, k0 + depth_step);
-        for (Eigen::Index c = 0; c < real; ++c) {
-          const T* source = weight + (col0 + c) * stride;
-          for (Eigen::Index k = k0; k < k1; ++k) panel[k * width + c] = source[k];
-        }
-        for (Eigen::Index c = real; c < width; ++c)
-          for (Eigen::Index k = k0; k < k1; ++k) panel[k * width + c] = T(0);
-      }
+    switch (kernel_) {
+#if SEQNET_GEMM_HAVE_X86_KERNELS
+      case GemmKernel::Avx512: gemm_avx512::pack_weight<T>(weight, out_features, in_features, stride, storage_.get()); return;
+      case GemmKernel::Avx2: gemm_avx2::pack_weight<T>(weight, out_features, in_features, stride, storage_.get()); return;
+#endif
+      default: gemm_portable::pack_weight<T>(weight, out_features, in_features, stride, storage_.get()); return;
     }
   }
 

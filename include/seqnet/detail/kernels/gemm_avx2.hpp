@@ -37,6 +37,28 @@ struct Vec<float> {
   }
   SEQNET_GEMM_TARGET static Reg load_partial(const float* p, int n) { return _mm256_maskload_ps(p, mask(n)); }
   SEQNET_GEMM_TARGET static void store_partial(float* p, Reg x, int n) { _mm256_maskstore_ps(p, mask(n), x); }
+  static constexpr bool has_transpose = true;
+  /// 8 x 8 block: `to[i * to_stride + j] = from[j * from_stride + i]`.
+  SEQNET_GEMM_TARGET static void transpose(const float* from, Eigen::Index from_stride, float* to,
+                                           Eigen::Index to_stride) {
+    Reg r[8], t[8];
+    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(from + i * from_stride);
+    for (int i = 0; i < 4; ++i) {
+      t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+      t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; ++i) {
+      r[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+      r[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xee);
+      r[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+      r[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
+    }
+    for (int j = 0; j < 4; ++j) {
+      t[j] = _mm256_permute2f128_ps(r[j], r[4 + j], 0x20);
+      t[4 + j] = _mm256_permute2f128_ps(r[j], r[4 + j], 0x31);
+    }
+    for (int i = 0; i < 8; ++i) _mm256_storeu_ps(to + i * to_stride, t[i]);
+  }
 };
 
 template <>
@@ -54,6 +76,8 @@ struct Vec<double> {
   }
   SEQNET_GEMM_TARGET static Reg load_partial(const double* p, int n) { return _mm256_maskload_pd(p, mask(n)); }
   SEQNET_GEMM_TARGET static void store_partial(double* p, Reg x, int n) { _mm256_maskstore_pd(p, mask(n), x); }
+  static constexpr bool has_transpose = false;
+  static void transpose(const double*, Eigen::Index, double*, Eigen::Index) {}
 };
 
 #include "gemm_driver.inl"

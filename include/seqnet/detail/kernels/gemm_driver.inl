@@ -129,6 +129,38 @@ SEQNET_GEMM_TARGET void pack_input(const T* input, Eigen::Index stride, Eigen::I
   }
 }
 
+/// Packs `W[out_features, in_features]` (rows `stride` apart) into the panel layout GemmProblem describes.
+/// Square blocks of full panels go through the vector unit's transpose when `Vec<T>` has one; edges
+/// and the last, partial panel are copied one element at a time.
+template <typename T>
+SEQNET_GEMM_TARGET void pack_weight(const T* weight, Eigen::Index out_features, Eigen::Index in_features,
+                                    Eigen::Index stride, T* packed) {
+  constexpr GemmTile tile = gemm_tile<T>(this_kernel);
+  constexpr Eigen::Index NR = tile.panel_width(), L = tile.lanes;
+  for (Eigen::Index col0 = 0; col0 < out_features; col0 += NR) {
+    const Eigen::Index real = out_features - col0 < NR ? out_features - col0 : NR;
+    const Eigen::Index width = (real + L - 1) / L * L;
+    const T* source = weight + col0 * stride;
+    T* panel = packed + col0 * in_features;
+    Eigen::Index k_done = 0;
+    if (Vec<T>::has_transpose && real == NR) {
+      for (; k_done + L <= in_features; k_done += L)
+        for (Eigen::Index c0 = 0; c0 < NR; c0 += L)
+          Vec<T>::transpose(source + c0 * stride + k_done, stride, panel + k_done * NR + c0, NR);
+    }
+    // Small depth blocks keep both the reads (along weight rows) and the writes (along panel rows)
+    // within a few cache lines.
+    constexpr Eigen::Index depth_step = 16;
+    for (Eigen::Index k0 = k_done; k0 < in_features; k0 += depth_step) {
+      const Eigen::Index k1 = in_features - k0 < depth_step ? in_features : k0 + depth_step;
+      for (Eigen::Index c = 0; c < real; ++c)
+        for (Eigen::Index k = k0; k < k1; ++k) panel[k * width + c] = source[c * stride + k];
+      for (Eigen::Index c = real; c < width; ++c)
+        for (Eigen::Index k = k0; k < k1; ++k) panel[k * width + c] = T(0);
+    }
+  }
+}
+
 /// The blocking loops (BLIS order without the outer column block, since the weight is packed already):
 /// for each block of MC input rows and each KC slice of the depth, pack that input block (L2), then
 /// for each weight panel slice (L1) run every row tile over it.

@@ -19,6 +19,8 @@ inline constexpr GemmKernel this_kernel = GemmKernel::Portable;
 template <typename T>
 struct Vec {
   static constexpr int lanes = gemm_tile<T>(GemmKernel::Portable).lanes;
+  static constexpr bool has_transpose = false;
+  static void transpose(const T*, Eigen::Index, T*, Eigen::Index) {}
   struct Reg {
     T v[lanes];
   };

@@ -131,3 +131,19 @@ TEST_CASE("a steady-state cell step allocates only the states it returns", "[all
   CHECK(allocations_during([&] { (void)lstm_cell(x); }) == 2);
   CHECK(allocations_during([&] { (void)gru_cell(x_double); }) == 1);
 }
+
+TEST_CASE("a stream's steady-state steps allocate nothing", "[allocation][stream]") {
+  seqnet::LSTM<float> lstm(seqnet::LSTMOptions(32, 64).num_layers(2));
+  seqnet::Stream stream(lstm, 2);
+  const auto x = seqnet::randn<float>(2, 32);
+  const auto chunk = seqnet::randn<float>(5, 2, 32);
+  seqnet::Tensor<float, 2> y;
+  seqnet::Tensor<float, 3> ys;
+  stream.step_into(x, y);
+  stream.feed_into(chunk, ys);
+  CHECK(allocations_during([&] {
+          for (int i = 0; i < 10; ++i) stream.step_into(x, y);
+          stream.feed_into(chunk, ys);
+          stream.step_into(x, y);
+        }) == 0);
+}

@@ -51,9 +51,16 @@ ConstMatrixView<T> as_const(const MatrixView<T>& view) {
 template <typename T>
 class LinearGemm {
  public:
-  LinearGemm(Index rows, Index cols, Index depth)
-      : rows_(rows), cols_(cols), depth_(depth), blocking_(std::max<Index>(rows, 1), std::max<Index>(cols, 1), std::max<Index>(depth, 1), 1, true) {
-    if (!use_coefficient_product() && rows_ > 1) blocking_.allocateAll();
+  /// Sized for at most `rows` input rows. `row_invariant` keeps every row's result independent of how
+  /// many rows a call has (no matrix-vector shortcut for one row), so projecting a sequence step by
+  /// step gives the same bits as projecting it whole (what streaming relies on).
+  LinearGemm(Index rows, Index cols, Index depth, bool row_invariant = false)
+      : rows_(rows),
+        cols_(cols),
+        depth_(depth),
+        row_invariant_(row_invariant),
+        blocking_(std::max<Index>(rows, 1), std::max<Index>(cols, 1), std::max<Index>(depth, 1), 1, true) {
+    if (!use_coefficient_product() && (rows_ > 1 || row_invariant_)) blocking_.allocateAll();
   }
   LinearGemm(const LinearGemm&) = delete;
   LinearGemm& operator=(const LinearGemm&) = delete;
@@ -74,7 +81,7 @@ class LinearGemm {
       out.noalias() += input.lazyProduct(weight.transpose());
       return;
     }
-    if (rows == 1) {
+    if (rows == 1 && !row_invariant_) {
       // A single row is a matrix-vector product: Eigen's GEMV reads the weight in place instead of
       // packing it, and needs no heap buffer for contiguous operands.
       out.row(0).noalias() += input.row(0) * weight.transpose();
@@ -94,6 +101,7 @@ class LinearGemm {
   bool use_coefficient_product() const { return rows_ + cols_ + depth_ < EIGEN_GEMM_TO_COEFFBASED_THRESHOLD; }
 
   Index rows_, cols_, depth_;
+  bool row_invariant_;
   Eigen::internal::gemm_blocking_space<Eigen::RowMajor, T, T, Eigen::Dynamic, Eigen::Dynamic, Eigen::Dynamic>
       blocking_;
 };

@@ -35,9 +35,9 @@ struct DirectionScratch {
     ensure_size(input_gates, rows * spec.gate_size());
     ensure_size(state, batch * spec.output_size());
     if (rows > projection_rows) {
-      input_projection[0] = std::make_unique<LinearGemm<T>>(rows, spec.gate_size(), spec.layer_input_size(0));
-      input_projection[1] = spec.num_layers > 1 ? std::make_unique<LinearGemm<T>>(rows, spec.gate_size(),
-                                                                                    spec.layer_input_size(1))
+      input_projection[0] = std::make_unique<LinearGemm<T>>(rows, spec.gate_size(), spec.layer_input_size(0), true);
+      input_projection[1] = spec.num_layers > 1 ? std::make_unique<LinearGemm<T>>(
+                                                      rows, spec.gate_size(), spec.layer_input_size(1), true)
                                                 : nullptr;
       projection_rows = rows;
     }

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <string>
+#include <type_traits>
+
+#include "detail/recurrent.hpp"
+#include "errors.hpp"
+#include "random.hpp"
+#include "rnn.hpp"
+#include "state.hpp"
+#include "tensor.hpp"
+
+namespace seqnet {
+
+/// Feeds a stacked, unidirectional RNN, GRU or LSTM one time step (or one chunk of steps) at a time,
+/// carrying the hidden (and cell) state between calls: what a real-time application (audio, sensor
+/// streams) needs. Feeding a sequence in any split gives the same output as one call on the whole
+/// sequence. The stream reads the module's parameters live, so the module must outlive it; it runs the
+/// module as in eval mode (no dropout). After the first call at a given chunk size, `step_into` and
+/// `feed_into` allocate nothing.
+///
+/// Example:
+/// ```
+/// seqnet::LSTM<float> lstm(seqnet::LSTMOptions(8, 32).num_layers(2));
+/// seqnet::Stream stream(lstm, /*batch=*/1);
+/// for (...) { auto y = stream.step(x_t); }   // x_t [1, 8] -> y [1, 32]
+/// ```
+template <typename Module>
+class Stream {
+ public:
+  using T = typename Module::Scalar;
+
+  /// A stream of `batch` independent sequences, starting from zero states.
+  explicit Stream(const Module& module, Index batch = 1)
+      : module_(&module),
+        spec_(module.spec()),
+        layout_(spec_),
+        batch_(batch),
+        h_(spec_.num_layers, batch, spec_.output_size()),
+        c_(is_lstm() ? spec_.num_layers : 0, batch, spec_.hidden_size) {
+    detail::check<value_error>(!spec_.bidirectional, "Stream needs a unidirectional ", spec_.name(),
+                               ": a reverse direction needs the whole sequence");
+    detail::check<value_error>(batch >= 1, "Stream batch must be at least 1, got ", batch);
+    reset();
+  }
+
+  /// One time step: `x` `[batch, input_size]` in, the last layer's `h` `[batch, H_out]` out.
+  Tensor<T, 2> step(const Tensor<T, 2>& x) {
+    Tensor<T, 2> out(batch_, spec_.output_size());
+    step_into(x, out);
+    return out;
+  }
+  /// As `step`, writing into `out` (resized to `[batch, H_out]` if needed), so that steady-state
+  /// steps allocate nothing.
+  void step_into(const Tensor<T, 2>& x, Tensor<T, 2>& out) {
+    check_input(shape(x), Shape{batch_, spec_.input_size}, "step");
+    if (out.dimension(0) != batch_ || out.dimension(1) != spec_.output_size()) out.resize(batch_, spec_.output_size());
+    run(x.data(), out.data(), 1, false);
+  }
+
+  /// A chunk of time steps, `[chunk, batch, input_size]` (`[batch, chunk, input_size]` for a batch_first
+  /// module) in, the last layer's outputs `[chunk, batch, H_out]` (or batch-first) out.
+  Tensor<T, 3> feed(const Tensor<T, 3>& chunk) {
+    Tensor<T, 3> out;
+    feed_into(chunk, out);
+    return out;
+  }
+  /// As `feed`, writing into `out` (resized if needed).
+  void feed_into(const Tensor<T, 3>& chunk, Tensor<T, 3>& out) {
+    const bool batch_first = spec_.batch_first;
+    const Index steps = chunk.dimension(batch_first ? 1 : 0);
+    const Shape expected = batch_first ? Shape{batch_, steps, spec_.input_size} : Shape{steps, batch_, spec_.input_size};
+    check_input(shape(chunk), expected, "feed");
+    const Index rows = batch_first ? batch_ : steps, cols = batch_first ? steps : batch_;
+    if (out.dimension(0) != rows || out.dimension(1) != cols || out.dimension(2) != spec_.output_size())
+      out.resize(rows, cols, spec_.output_size());
+    if (steps > 0) run(chunk.data(), out.data(), steps, batch_first);
+  }
+
+  /// Back to zero states.
+  void reset() {
+    h_.setZero();
+    c_.setZero();
+  }
+  /// Back to the given initial hidden state `[num_layers, batch, H_out]` (RNN, GRU).
+  void reset(const Tensor<T, 3>& h0) {
+    detail::check<value_error>(!is_lstm(), "LSTM streams reset to {h0, c0}");
+    check_state(shape(h0), shape(h_), "h0");
+    h_ = h0;
+  }
+  /// Back to the given initial states (LSTM): h0 `[num_layers, batch, H_out]`, c0 `[num_layers, batch, hidden_size]`.
+  void reset(const Tensor<T, 3>& h0, const Tensor<T, 3>& c0) {
+    detail::check<value_error>(is_lstm(), spec_.name(), " streams reset to h0 alone");
+    check_state(shape(h0), shape(h_), "h0");
+    check_state(shape(c0), shape(c_), "c0");
+    h_ = h0;
+    c_ = c0;
+  }
+
+  /// The current hidden state of every layer, `[num_layers, batch, H_out]` (PyTorch's h_n so far).
+  const Tensor<T, 3>& h() const noexcept { return h_; }
+  /// The current cell state of every layer (LSTM), `[num_layers, batch, hidden_size]`.
+  const Tensor<T, 3>& c() const noexcept { return c_; }
+  Index batch() const noexcept { return batch_; }
+
+ private:
+  bool is_lstm() const { return spec_.kind == detail::CellKind::LSTM; }
+
+  void check_input(const Shape& given, const Shape& expected, const char* what) const {
+    detail::check<shape_error>(given == expected, "Stream::", what, ": expected input of size ", expected.str(),
+                               " for ", spec_.name(), " with input_size ", spec_.input_size, " and batch ", batch_,
+                               ", got ", given.str());
+  }
+  static void check_state(const Shape& given, const Shape& expected, const char* name) {
+    detail::check<shape_error>(given == expected, "Expected ", name, " size ", expected.tuple_str(), ", got ",
+                               given.str());
+  }
+
+  void run(const T* input, T* output, Index steps, bool batch_first) {
+    detail::SequenceDims dims;
+    dims.seq_len = steps;
+    dims.batch = batch_;
+    dims.batched = true;
+    dims.batch_first = batch_first;
+    // The states are read as h_0/c_0 and overwritten in place with h_n/c_n.
+    detail::StackIO<T> io{input, h_.data(), is_lstm() ? c_.data() : nullptr, output, h_.data(),
+                          is_lstm() ? c_.data() : nullptr};
+    detail::forward_stack<T>(spec_, layout_, module_->flat_parameters(), dims, io, false, default_generator(), nullptr,
+                             workspace_);
+  }
+
+  const Module* module_;
+  detail::RecurrentSpec spec_;
+  detail::ParameterLayout layout_;
+  Index batch_;
+  Tensor<T, 3> h_;
+  Tensor<T, 3> c_;
+  detail::StackWorkspace<T> workspace_;
+};
+
+}  // namespace seqnet

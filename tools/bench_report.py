@@ -151,7 +151,7 @@ def label_order(labels):
 BASIS_NAME = {"cpu": "CPU time", "real": "wall-clock time"}
 
 
-def build_tables(threads_list, seqnet, torch, dtype, cells, sgemm_rate, basis):
+def build_tables(threads_list, seqnet, torch, dtype, cells, sgemm_rate, basis, unreliable=()):
     """Markdown lines for one dtype and either the modules or the cell steps."""
     lines = []
     for threads in threads_list:
@@ -165,6 +165,8 @@ def build_tables(threads_list, seqnet, torch, dtype, cells, sgemm_rate, basis):
         kind = "cell steps" if cells else "modules"
         lines.append(f"#### {dtype}, {kind}, {threads} thread{'s' if threads > 1 else ''} "
                      f"({BASIS_NAME[basis[threads]]})\n")
+        if threads in unreliable:
+            lines.append("Not reliable: measured while other processes held the cores (see the summary).\n")
         head = "| model | shape | notes | seqnet | oneDNN | PyTorch | seqnet/oneDNN | seqnet/PyTorch | GFLOP/s seqnet | GFLOP/s oneDNN | GFLOP/s PyTorch |"
         if dtype == "f32":
             head += " seqnet % of sgemm |"
@@ -282,6 +284,9 @@ def main():
                     sgemm_rate[threads] = r["gflops"]
                 sgemm_rows.append((key[3], threads, r))
 
+    # A parallel GEMM slower than the serial one means the threads did not get their cores (other
+    # processes on the machine): such a run's multi-thread numbers say nothing about the libraries.
+    unreliable = {t for t in threads_list if t > 1 and 1 in sgemm_rate and sgemm_rate.get(t, 0) < sgemm_rate[1]}
     ctx = contexts[threads_list[0]]
     tctx = torch_contexts.get(threads_list[0], {})
     model, details = cpu_model()
@@ -342,6 +347,11 @@ def main():
                "disagrees would show \"disagrees\" instead of a time.\n")
 
     out.append("## Summary\n")
+    for t in sorted(unreliable):
+        out.append(f"**The {t}-thread results are not reliable**: oneDNN's sgemm ran slower on {t} threads "
+                   f"({sgemm_rate[t]:.0f} GFLOP/s) than on one ({sgemm_rate[1]:.0f} GFLOP/s), so its threads were "
+                   "competing with other processes for the cores. They are listed as measured; rerun "
+                   "`scripts/bench` on an idle machine before drawing conclusions from them.\n")
     out.append("Geometric mean of the time ratio seqnet/peer over the module grid and the cell steps:\n")
     out.append("| dtype | threads | seqnet/oneDNN | seqnet/PyTorch |")
     out.append("|---|---|---|---|")
@@ -376,8 +386,9 @@ def main():
                     if r is None or "error" in r or rate is None:
                         continue
                     frac = r["gflops"] / rate
+                    met = "unreliable run" if threads in unreliable else ("yes" if frac >= GEMM_TARGET else "no")
                     out.append(f"| {model_name} | {describe(label)[0]} | {threads} | {r['gflops']:.1f} | {rate:.1f} | "
-                               f"{100 * frac:.0f}% | {'yes' if frac >= GEMM_TARGET else 'no'} |")
+                               f"{100 * frac:.0f}% | {met} |")
         out.append("")
     else:
         out.append("oneDNN is absent from this build, so there is no GEMM reference.\n")
@@ -389,10 +400,10 @@ def main():
     out.append("## Modules (RNN, LSTM, GRU), forward from zero states\n")
     out.append("Shape is (seq, batch, input, hidden, layers, directions).\n")
     for dtype in ("f32", "f64"):
-        out.extend(build_tables(threads_list, seqnet, torch, dtype, False, sgemm_rate, basis))
+        out.extend(build_tables(threads_list, seqnet, torch, dtype, False, sgemm_rate, basis, unreliable))
     out.append("## Cell steps (RNNCell, LSTMCell, GRUCell), one step from a non-zero state\n")
     for dtype in ("f32", "f64"):
-        out.extend(build_tables(threads_list, seqnet, torch, dtype, True, sgemm_rate, basis))
+        out.extend(build_tables(threads_list, seqnet, torch, dtype, True, sgemm_rate, basis, unreliable))
 
     out.append("## Reproducing\n")
     out.append("`bash scripts/bench` installs what is missing (libbenchmark-dev, libdnnl-dev, python3-matplotlib; "

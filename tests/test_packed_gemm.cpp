@@ -113,11 +113,11 @@ void check_product(GemmKernel kernel, Shape shape, Options options, std::mt19937
   CHECK(failures == 0);
 }
 
-// Register tiles are 4-6 rows by 8-64 columns, row blocks 64-96, depth blocks 256: sizes on both
-// sides of each boundary, for every kernel.
-const Index edge_rows[] = {1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 63, 64, 65, 95, 96, 97, 193};
+// Register tiles are 4-6 rows by 8-64 columns, row blocks 64-144, depth blocks 256-384 (split into
+// equal slices): sizes on both sides of each boundary, for every kernel.
+const Index edge_rows[] = {1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 63, 64, 65, 95, 96, 97, 143, 144, 145, 193, 289};
 const Index edge_cols[] = {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 80, 127, 128, 129};
-const Index edge_depths[] = {1, 2, 3, 7, 8, 17, 255, 256, 257, 513};
+const Index edge_depths[] = {1, 2, 3, 7, 8, 15, 16, 17, 255, 256, 257, 383, 384, 385, 513, 769};
 
 }  // namespace
 
@@ -128,7 +128,8 @@ TEMPLATE_TEST_CASE("packed_linear matches a double reference on edge-sized shape
     for (Index cols : edge_cols) check_product<TestType>(kernel, {7, cols, 21}, {}, rng);
     for (Index depth : edge_depths) check_product<TestType>(kernel, {13, 70, depth}, {}, rng);
     check_product<TestType>(kernel, {1, 1, 1}, {}, rng);
-    check_product<TestType>(kernel, {97, 129, 257}, {}, rng);  // crosses every block edge at once
+    check_product<TestType>(kernel, {97, 129, 257}, {}, rng);   // crosses block edges at once
+    check_product<TestType>(kernel, {145, 65, 385}, {}, rng);
     check_product<TestType>(kernel, {1, 1024, 300}, {}, rng);  // batch-1 GEMV
   }
 }

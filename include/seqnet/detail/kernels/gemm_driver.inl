@@ -171,10 +171,14 @@ SEQNET_GEMM_TARGET void gemm(const GemmProblem<T>& p) {
   static_assert(L == Vec<T>::lanes, "tile and vector width disagree");
   static constexpr auto table = micro_tile_table<T, MR, VECTORS>(std::make_integer_sequence<int, MR * VECTORS>());
 
+  // Equal depth slices (K = 512 as 256 + 256 rather than 384 + 128): a short last slice would pay a
+  // full pass over the output for little work.
+  const Eigen::Index slices = (p.depth + tile.depth_block - 1) / tile.depth_block;
+  const Eigen::Index slice_depth = (p.depth + slices - 1) / slices;
   for (Eigen::Index row0 = 0; row0 < p.rows; row0 += tile.row_block) {
     const Eigen::Index block_rows = p.rows - row0 < tile.row_block ? p.rows - row0 : tile.row_block;
-    for (Eigen::Index k0 = 0; k0 < p.depth; k0 += tile.depth_block) {
-      const Eigen::Index block_depth = p.depth - k0 < tile.depth_block ? p.depth - k0 : tile.depth_block;
+    for (Eigen::Index k0 = 0; k0 < p.depth; k0 += slice_depth) {
+      const Eigen::Index block_depth = p.depth - k0 < slice_depth ? p.depth - k0 : slice_depth;
       pack_input<T, MR>(p.input + row0 * p.input_stride + k0, p.input_stride, block_rows, block_depth, p.workspace);
       const bool first_slice = k0 == 0;
       const bool add_to_out = !first_slice || p.accumulate;

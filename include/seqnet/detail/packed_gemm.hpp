@@ -15,8 +15,9 @@
 /// - `PackedWeight<T>` owns 64-byte aligned storage; `pack()` with the same shape reuses it, so a module
 ///   can re-pack after a parameter update without reallocating.
 /// - The workspace is any `T` buffer of at least `packed_linear_workspace_size<T>(rows, depth)`
-///   elements (alignment is handled inside); sizing it for the largest `rows` lets every smaller call
-///   reuse it. The size does not depend on the kernel.
+///   elements (alignment is handled inside). The size grows with `rows` and `depth` only up to one
+///   cache block (at most 144 x 384 elements plus 64 bytes), never depends on the kernel, and a buffer
+///   sized for the largest call serves every smaller one (e.g. the input projection and the steps).
 /// - Input and output rows may be strided (`stride` >= `cols`); the output must not overlap the input.
 ///   `bias` may be null; with `accumulate` the product (and bias) is added to `out` instead of
 ///   overwriting it.
@@ -25,6 +26,12 @@
 ///   CPU supports, decided once per process; a weight records the kernel it was packed for
 ///   (`PackedWeight::kernel()`), and every product with it uses that kernel. Passing a kernel
 ///   explicitly forces it (tests, benchmarks); `gemm_kernel_supported()` says which may be forced.
+/// - Cost: packing is a transpose (~20 us for a 1024 x 256 fp32 weight, ~1 ms for 4096 x 1024), so a
+///   weight is best packed once per forward call at the latest, ideally once per parameter update.
+///   One path serves every M: a batch of 1 (GEMV) runs the 1-row register tile, which keeps several
+///   partial sums per output vector so the FMA latency stays hidden; it reads the packed weight once.
+/// - Eigen: an overload takes `Eigen::Map<[const] RowMajor matrix, Unaligned, OuterStride<>>` (gemm.hpp's
+///   ConstMatrixView / MatrixView) for `in` and `out`.
 /// - Thread safety: a packed weight is read-only during products, so any number of threads may use one
 ///   weight at the same time, each with its own workspace. There is no mutable global state besides
 ///   the once-initialised CPU detection. To split one product across threads, give each thread a

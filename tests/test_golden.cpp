@@ -257,7 +257,7 @@ void run_lstm_cell(const golden::Case& c, ErrorStats& s) {
 /// A packed-sequence case's lengths and enforce_sorted flag.
 seqnet::SequenceLengths lengths_of(const golden::Case& c) {
   std::vector<seqnet::Index> values(c.lengths.begin(), c.lengths.end());
-  return std::move(seqnet::SequenceLengths(std::move(values)).enforce_sorted(c.enforce_sorted));
+  return seqnet::SequenceLengths(std::move(values)).enforce_sorted(c.enforce_sorted);
 }
 
 /// RNN and GRU: `(out, h_n) = module(x[, h0])`, or `module(x, lengths[, h0])` for a packed-sequence case.

@@ -92,14 +92,15 @@ TEST_CASE("stream steps, resets and states", "[stream]") {
   Tensor<float, 2> y;
   for (Index t = 0; t < 5; ++t) {
     stream.step_into(Tensor<float, 2>(x.chip<0>(t)), y);
-    CHECK(seqnet_test::max_abs_diff(y, Tensor<float, 2>(whole.first.chip<0>(t))) <= 1e-6);
+    CHECK(seqnet_test::identical(y, Tensor<float, 2>(whole.first.chip<0>(t))));
   }
-  CHECK(seqnet_test::max_abs_diff(stream.h(), whole.second.first) <= 1e-6);
+  CHECK(seqnet_test::identical(stream.h(), whole.second.first));
+  CHECK(seqnet_test::identical(stream.c(), whole.second.second));
   stream.reset();
   CHECK(seqnet_test::identical(stream.h(), seqnet::zeros<float>(2, 2, 6)));
   CHECK(seqnet_test::identical(stream.c(), seqnet::zeros<float>(2, 2, 6)));
   const Tensor<float, 2> first = stream.step(Tensor<float, 2>(x.chip<0>(0)));
-  CHECK(seqnet_test::max_abs_diff(first, Tensor<float, 2>(lstm(x).first.chip<0>(0))) <= 1e-6);
+  CHECK(seqnet_test::identical(first, Tensor<float, 2>(lstm(x).first.chip<0>(0))));
 }
 
 TEST_CASE("stream errors", "[stream][errors]") {
@@ -115,4 +116,12 @@ TEST_CASE("stream errors", "[stream][errors]") {
                     "Stream::feed: expected input of size [5, 3, 4] for GRU with input_size 4 and batch 3, got [5, 3, 5]");
   CHECK_THROWS_WITH(stream.reset(Tensor<float, 3>(1, 3, 6)), "Expected h0 size (2, 3, 6), got [1, 3, 6]");
   CHECK_THROWS_AS(stream.reset(Tensor<float, 3>(2, 3, 6), Tensor<float, 3>(2, 3, 6)), seqnet::value_error);
+  CHECK_THROWS_WITH(stream.reset(Tensor<float, 3>(2, 3, 6), Tensor<float, 3>(2, 3, 6)), "GRU streams reset to h0 alone");
+  seqnet::LSTM<float> lstm(4, 6);
+  seqnet::Stream lstm_stream(lstm);
+  CHECK_THROWS_WITH(lstm_stream.reset(Tensor<float, 3>(1, 1, 6)), "LSTM streams reset to {h0, c0}");
+  CHECK_THROWS_WITH(seqnet::Stream(lstm, 0), "Stream batch must be at least 1, got 0");
+  CHECK_THROWS_WITH(seqnet::Stream(lstm, -2), "Stream batch must be at least 1, got -2");
+  seqnet::GRUCell<float> cell(4, 6);
+  CHECK_THROWS_WITH(seqnet::Stream(cell), "Stream needs a stacked RNN, GRU or LSTM, not a GRUCell (a cell already takes one step at a time)");
 }

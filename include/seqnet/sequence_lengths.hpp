@@ -27,9 +27,15 @@ class SequenceLengths {
       : lengths_(lengths.data(), lengths.data() + lengths.size()) {}
 
   /// PyTorch's `enforce_sorted`: when true, lengths must be in decreasing order. Default: true
-  SequenceLengths& enforce_sorted(bool on) noexcept {
+  SequenceLengths& enforce_sorted(bool on) & noexcept {
     enforce_sorted_ = on;
     return *this;
+  }
+  /// On a temporary (`SequenceLengths{3, 5}.enforce_sorted(false)`) returns the value, so binding the
+  /// result to a reference never dangles.
+  SequenceLengths enforce_sorted(bool on) && noexcept {
+    enforce_sorted_ = on;
+    return std::move(*this);
   }
   bool enforce_sorted() const noexcept { return enforce_sorted_; }
 

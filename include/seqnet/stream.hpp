@@ -17,8 +17,8 @@ namespace seqnet {
 /// carrying the hidden (and cell) state between calls: what a real-time application (audio, sensor
 /// streams) needs. Feeding a sequence in any split gives the same output as one call on the whole
 /// sequence. The stream reads the module's parameters live, so the module must outlive it; it runs the
-/// module as in eval mode (no dropout). After the first call at a given chunk size, `step_into` and
-/// `feed_into` allocate nothing.
+/// module as in eval mode (no dropout). Once the stream has seen its largest chunk, `step_into` and
+/// `feed_into` (into an `out` of the right size) allocate nothing.
 ///
 /// Example:
 /// ```
@@ -34,14 +34,11 @@ class Stream {
   /// A stream of `batch` independent sequences, starting from zero states.
   explicit Stream(const Module& module, Index batch = 1)
       : module_(&module),
-        spec_(module.spec()),
+        spec_(checked(module.spec(), batch)),
         layout_(spec_),
         batch_(batch),
         h_(spec_.num_layers, batch, spec_.output_size()),
         c_(is_lstm() ? spec_.num_layers : 0, batch, spec_.hidden_size) {
-    detail::check<value_error>(!spec_.bidirectional, "Stream needs a unidirectional ", spec_.name(),
-                               ": a reverse direction needs the whole sequence");
-    detail::check<value_error>(batch >= 1, "Stream batch must be at least 1, got ", batch);
     reset();
   }
 
@@ -105,6 +102,14 @@ class Stream {
   Index batch() const noexcept { return batch_; }
 
  private:
+  static const detail::RecurrentSpec& checked(const detail::RecurrentSpec& spec, Index batch) {
+    detail::check<value_error>(!spec.is_cell, "Stream needs a stacked RNN, GRU or LSTM, not a ", spec.name(),
+                               " (a cell already takes one step at a time)");
+    detail::check<value_error>(!spec.bidirectional, "Stream needs a unidirectional ", spec.name(),
+                               ": a reverse direction needs the whole sequence");
+    detail::check<value_error>(batch >= 1, "Stream batch must be at least 1, got ", batch);
+    return spec;
+  }
   bool is_lstm() const { return spec_.kind == detail::CellKind::LSTM; }
 
   void check_input(const Shape& given, const Shape& expected, const char* what) const {

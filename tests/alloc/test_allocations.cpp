@@ -116,7 +116,7 @@ TEST_CASE("a steady-state forward allocates only the tensors it returns", "[allo
   }
   SECTION("packed sequences in any order: plus the sort order and the per-step batch sizes") {
     seqnet::LSTM<float> lstm(seqnet::LSTMOptions(16, 32).bidirectional(true));
-    const seqnet::SequenceLengths lengths = std::move(seqnet::SequenceLengths{1, 3, 2}.enforce_sorted(false));
+    const seqnet::SequenceLengths lengths = seqnet::SequenceLengths{1, 3, 2}.enforce_sorted(false);
     require_steady_state_allocations(lstm, 3, 16, false, 2, lengths);
   }
 }

@@ -58,34 +58,38 @@ struct DirectionWeights {
   }
 };
 
-/// Buffers and GEMM packing space for the recurrent half of a step at a fixed batch size:
-/// everything a step needs, allocated before the time loop starts.
+/// Buffers and packed weights for the recurrent half of a step, for up to `batch` rows: everything a step
+/// needs, allocated before the time loop starts.
 template <typename T>
 struct StepWorkspace {
   StepWorkspace(const RecurrentSpec& spec, Index batch)
       : batch(batch),
         gh(static_cast<std::size_t>(batch * spec.gate_size())),
-        h_full(static_cast<std::size_t>(spec.proj_size > 0 ? batch * spec.hidden_size : 0)),
-        recurrent(batch, spec.gate_size(), spec.output_size()),
-        projection(spec.proj_size > 0 ? batch : 0, spec.proj_size, spec.hidden_size) {}
+        h_full(static_cast<std::size_t>(spec.proj_size > 0 ? batch * spec.hidden_size : 0)) {}
+
+  /// Packs this layer-direction's W_hh (and W_hr) for the steps that follow.
+  void prepare(const RecurrentSpec& spec, const DirectionWeights<T>& w) {
+    recurrent.prepare(w.weight_hh, spec.gate_size(), spec.output_size(), batch);
+    if (spec.proj_size > 0) projection.prepare(w.weight_hr, spec.proj_size, spec.hidden_size, batch);
+  }
 
   Index batch;
   std::vector<T> gh;
   std::vector<T> h_full;
-  LinearGemm<T> recurrent;
-  LinearGemm<T> projection;
+  PreparedLinear<T> recurrent;
+  PreparedLinear<T> projection;
 };
 
 /// One time step for a batch: `gh = h_prev W_hh^T + b_hh`, the gate kernel, then (LSTM with proj_size)
-/// `h = h_full W_hr^T`. `gx_t` is this step's input projection, `c` the `[rows, hidden]` cell state
+/// `h = h_full W_hr^T`, with W_hh and W_hr as `ws.prepare` packed them. `gx_t` is this step's input projection, `c` the `[rows, hidden]` cell state
 /// (LSTM only, updated in place), `h_next` may be a strided view into the output sequence. The step
 /// covers `gx_t.rows()` rows, at most the workspace's batch (fewer when a packed batch has shrunk).
 template <typename T>
 void recurrent_step(const RecurrentSpec& spec, const DirectionWeights<T>& w, ConstMatrixView<T> gx_t,
                     ConstMatrixView<T> h_prev, T* c, MatrixView<T> h_next, StepWorkspace<T>& ws) {
-  const Index B = gx_t.rows(), G = spec.gate_size(), H = spec.hidden_size, H_out = spec.output_size();
+  const Index B = gx_t.rows(), G = spec.gate_size(), H = spec.hidden_size;
   MatrixView<T> gh = matrix_view(ws.gh.data(), B, G, G);
-  ws.recurrent.run(h_prev, matrix_view(w.weight_hh, G, H_out, H_out), w.bias_hh, gh);
+  ws.recurrent.run(h_prev, w.bias_hh, gh);
   const ConstMatrixView<T> gh_const = matrix_view(static_cast<const T*>(ws.gh.data()), B, G, G);
   if (spec.kind == CellKind::RNN) {
     rnn_gates<T>(gx_t, gh_const, spec.nonlinearity, h_next);
@@ -101,8 +105,7 @@ void recurrent_step(const RecurrentSpec& spec, const DirectionWeights<T>& w, Con
     return;
   }
   lstm_gates<T>(gx_t, gh_const, c_view, matrix_view(ws.h_full.data(), B, H, H));
-  ws.projection.run(matrix_view(static_cast<const T*>(ws.h_full.data()), B, H, H),
-                    matrix_view(w.weight_hr, spec.proj_size, H, H), nullptr, h_next);
+  ws.projection.run(matrix_view(static_cast<const T*>(ws.h_full.data()), B, H, H), nullptr, h_next);
 }
 
 }  // namespace seqnet::detail

@@ -2,10 +2,14 @@
 #pragma once
 
 #include <algorithm>
+#include <memory>
+#include <type_traits>
+#include <vector>
 
 #include <Eigen/Core>
 
 #include "../tensor.hpp"
+#include "packed_gemm.hpp"
 
 namespace seqnet::detail {
 
@@ -104,6 +108,73 @@ class LinearGemm {
   bool row_invariant_;
   Eigen::internal::gemm_blocking_space<Eigen::RowMajor, T, T, Eigen::Dynamic, Eigen::Dynamic, Eigen::Dynamic>
       blocking_;
+};
+
+/// Grows `buffer` to at least `size` elements; never shrinks it, so a reused workspace stops allocating
+/// once it has seen its largest problem.
+template <typename T>
+void ensure_size(std::vector<T>& buffer, Index size) {
+  if (static_cast<Index>(buffer.size()) < size) buffer.resize(static_cast<std::size_t>(size));
+}
+
+/// `out = input * W^T + bias` with `W` fixed for a run of products (a layer's weight over all its time
+/// steps). For float and double, `prepare` packs `W` once into the packed GEMM's panels (see
+/// packed_gemm.hpp) and every product packs only its input rows; other scalar types use Eigen's GEMM.
+/// Each row's result does not depend on how many rows a product has, so projecting a sequence step by
+/// step gives the same bits as projecting it whole, and splitting the columns across threads
+/// (`run_panels`) gives the same bits as one thread. Nothing is allocated once sized.
+template <typename T>
+class PreparedLinear {
+ public:
+  static constexpr bool packed = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+  /// Takes `weight` `[n, k]` (rows `k` apart) for products of at most `max_rows` rows.
+  void prepare(const T* weight, Index n, Index k, Index max_rows) {
+    if constexpr (packed) {
+      weight_.pack(weight, n, k, k);
+      ensure_size(workspace_, packed_linear_workspace_size<T>(std::max<Index>(max_rows, 1), k));
+    } else {
+      if (!fallback_ || max_rows > rows_ || n != n_ || k != k_) {
+        fallback_ = std::make_unique<LinearGemm<T>>(max_rows, n, k, true);
+        rows_ = max_rows;
+      }
+      weight_pointer_ = weight;
+    }
+    n_ = n;
+    k_ = k;
+  }
+
+  void run(ConstMatrixView<T> input, const T* bias, MatrixView<T> out) { run_panels(input, bias, out, 0, panels()); }
+
+  /// Units in which `run_panels` may split the output columns (1 for the Eigen fallback).
+  Index panels() const {
+    if constexpr (packed) {
+      return weight_.panel_count();
+    } else {
+      return 1;
+    }
+  }
+  /// Only the output columns of panels `[begin, end)`; concurrent calls on disjoint ranges need their own
+  /// `workspace` (`workspace_size()` elements each), the default uses this object's.
+  void run_panels(ConstMatrixView<T> input, const T* bias, MatrixView<T> out, Index begin, Index end,
+                  T* workspace = nullptr) {
+    if constexpr (packed) {
+      packed_linear_panels<T>(ConstRowsView<T>{input.data(), input.rows(), input.cols(), input.outerStride()}, weight_,
+                              bias, RowsView<T>{out.data(), out.rows(), out.cols(), out.outerStride()},
+                              workspace != nullptr ? workspace : workspace_.data(),
+                              static_cast<Index>(workspace_.size()), false, begin, end);
+    } else {
+      if (begin < end) fallback_->run(input, matrix_view(weight_pointer_, n_, k_, k_), bias, out);
+    }
+  }
+  Index workspace_size() const { return static_cast<Index>(workspace_.size()); }
+
+ private:
+  Index n_ = 0, k_ = 0, rows_ = 0;
+  PackedWeight<std::conditional_t<packed, T, float>> weight_;
+  std::vector<T> workspace_;
+  std::unique_ptr<LinearGemm<T>> fallback_;
+  const T* weight_pointer_ = nullptr;
 };
 
 }  // namespace seqnet::detail

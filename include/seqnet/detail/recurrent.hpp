@@ -43,11 +43,12 @@ struct SequenceBuffer {
 template <typename T>
 void run_direction(const RecurrentSpec& spec, const DirectionWeights<T>& w, SequenceBuffer<const T> input,
                    SequenceBuffer<T> output, Index out_col, bool reverse, const T* h0, T* h_n, T* c,
-                   const Index* batch_sizes, LinearGemm<T>& input_projection, DirectionScratch<T>& scratch) {
+                   const Index* batch_sizes, PreparedLinear<T>& input_projection, DirectionScratch<T>& scratch) {
   const Index S = input.seq_len, B = input.batch, G = spec.gate_size(), H_out = spec.output_size();
 
   SequenceBuffer<T> gates{scratch.input_gates.data(), S, B, G, input.batch_first};
-  input_projection.run(input.rows(), matrix_view(w.weight_ih, G, w.input_size, w.input_size), w.bias_ih, gates.rows());
+  input_projection.prepare(w.weight_ih, G, w.input_size, S * B);
+  input_projection.run(input.rows(), w.bias_ih, gates.rows());
 
   // The initial state is h0 itself, or zeros / a packed batch's running state in the scratch buffer
   // (a packed batch keeps its state apart from the output, whose finished rows are zero).
@@ -59,6 +60,7 @@ void run_direction(const RecurrentSpec& spec, const DirectionWeights<T>& w, Sequ
   }
   const T* initial = h0 != nullptr && batch_sizes == nullptr ? h0 : state;
   StepWorkspace<T>& workspace = *scratch.step;
+  workspace.prepare(spec, w);
 
   Index previous = -1;
   for (Index i = 0; i < S; ++i) {
@@ -215,9 +217,11 @@ void cell_forward(const RecurrentSpec& spec, const ParameterLayout& layout, cons
   if (batch == 0) return;  // h1 and c1 are empty
   scratch.reserve(spec, 1, batch);
   const auto weights = DirectionWeights<T>::at(params, layout.directions.front(), spec.input_size);
-  scratch.projection_for(0).run(matrix_view(input, batch, spec.input_size, spec.input_size),
-                                matrix_view(weights.weight_ih, G, spec.input_size, spec.input_size), weights.bias_ih,
-                                matrix_view(scratch.input_gates.data(), batch, G, G));
+  PreparedLinear<T>& projection = scratch.projection_for(0);
+  projection.prepare(weights.weight_ih, G, spec.input_size, batch);
+  projection.run(matrix_view(input, batch, spec.input_size, spec.input_size), weights.bias_ih,
+                 matrix_view(scratch.input_gates.data(), batch, G, G));
+  scratch.step->prepare(spec, weights);
   if (h0 == nullptr) std::fill(scratch.state.begin(), scratch.state.begin() + batch * H, T(0));
   if (spec.kind == CellKind::LSTM) {
     if (c0 != nullptr) {

@@ -12,41 +12,25 @@
 
 namespace seqnet::detail {
 
-/// Grows `buffer` to at least `size` elements; never shrinks it, so a reused workspace stops allocating
-/// once it has seen its largest problem.
-template <typename T>
-void ensure_size(std::vector<T>& buffer, Index size) {
-  if (static_cast<Index>(buffer.size()) < size) buffer.resize(static_cast<std::size_t>(size));
-}
-
 /// Scratch of one direction of a layer: the input projections of all steps, the running state of a
 /// packed batch, and the per-step GEMM buffers. Two of them let both directions run at once.
 template <typename T>
 struct DirectionScratch {
   std::vector<T> input_gates;  ///< [seq * batch, G * H]
   std::vector<T> state;        ///< [batch, H_out]: zeros or h_0, and a packed batch's running state
-  std::unique_ptr<LinearGemm<T>> input_projection[2];  ///< layer 0 and deeper layers (different depths)
+  PreparedLinear<T> input_projection[2];  ///< W_ih of layer 0 and of the deeper layers (different depths)
   std::unique_ptr<StepWorkspace<T>> step;
-  Index projection_rows = 0;
   Index step_batch = 0;
 
   void reserve(const RecurrentSpec& spec, Index seq_len, Index batch) {
-    const Index rows = seq_len * batch;
-    ensure_size(input_gates, rows * spec.gate_size());
+    ensure_size(input_gates, seq_len * batch * spec.gate_size());
     ensure_size(state, batch * spec.output_size());
-    if (rows > projection_rows) {
-      input_projection[0] = std::make_unique<LinearGemm<T>>(rows, spec.gate_size(), spec.layer_input_size(0), true);
-      input_projection[1] = spec.num_layers > 1 ? std::make_unique<LinearGemm<T>>(
-                                                      rows, spec.gate_size(), spec.layer_input_size(1), true)
-                                                : nullptr;
-      projection_rows = rows;
-    }
     if (batch > step_batch) {
       step = std::make_unique<StepWorkspace<T>>(spec, batch);
       step_batch = batch;
     }
   }
-  LinearGemm<T>& projection_for(Index layer) { return *input_projection[layer == 0 ? 0 : 1]; }
+  PreparedLinear<T>& projection_for(Index layer) { return input_projection[layer == 0 ? 0 : 1]; }
 };
 
 /// Everything a forward pass of a whole stack needs besides its inputs and results, sized for the

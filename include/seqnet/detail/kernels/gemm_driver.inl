@@ -26,8 +26,12 @@ SEQNET_GEMM_TARGET void micro_tile(Eigen::Index depth, const T* a, const T* b, T
   constexpr int L = V::lanes;
   constexpr int B_STRIDE = VECTORS * L;
   // Too few accumulators leave the FMA pipes waiting on their own latency (two pipes, four cycles),
-  // so narrow tiles (a single row: the batch-1 GEMV) keep several independent sums over k.
-  constexpr int SPLIT = ROWS * VECTORS >= 8 ? 1 : (ROWS * VECTORS >= 4 ? 2 : 4);
+  // so narrow tiles keep several independent sums over k. The split depends on the tile's width only,
+  // never on its row count: every row is then summed in the same order whichever tile it falls in, so a
+  // row's result does not depend on how many rows the product has (streaming a sequence step by step
+  // gives the bits of projecting it whole). Registers stay within the full tile's ROWS x FULL.
+  constexpr int FULL = gemm_tile<T>(this_kernel).vectors;
+  constexpr int SPLIT = VECTORS >= FULL ? 1 : (FULL / VECTORS > 4 ? 4 : FULL / VECTORS);
 
   Reg acc[SPLIT][ROWS][VECTORS];
   SEQNET_GEMM_UNROLL

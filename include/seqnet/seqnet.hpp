@@ -19,5 +19,6 @@
 #include "state.hpp"
 #include "stream.hpp"
 #include "tensor.hpp"
+#include "threads.hpp"
 #include "version.hpp"
 #include "word_vectors.hpp"

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include "gemm.hpp"
 #include "spec.hpp"
+#include "thread_pool.hpp"
 
 namespace seqnet::detail {
 
@@ -80,32 +82,64 @@ struct StepWorkspace {
   PreparedLinear<T> projection;
 };
 
+/// How a step's work is shared: this thread's index among `threads`, meeting at `barrier` (null for one
+/// thread). Products split their output columns by whole panels and the gates split the batch rows, so
+/// every element is computed the same way whatever the thread count: results are bitwise identical.
+template <typename T>
+struct StepTeam {
+  int thread = 0;
+  int threads = 1;
+  SpinBarrier* barrier = nullptr;
+  T* gemm_workspace = nullptr;  ///< this thread's packing space (null: the products' own, thread 0 only)
+
+  void sync() const {
+    if (barrier != nullptr) barrier->arrive_and_wait();
+  }
+  /// This thread's share `[begin, end)` of `count` units.
+  std::pair<Index, Index> share(Index count) const {
+    return {count * thread / threads, count * (thread + 1) / threads};
+  }
+  void run(PreparedLinear<T>& product, ConstMatrixView<T> input, const T* bias, MatrixView<T> out) const {
+    const auto [begin, end] = share(product.panels());
+    product.run_panels(input, bias, out, begin, end, gemm_workspace);
+  }
+};
+
+/// Rows `[begin, end)` of a view.
+template <typename View>
+View row_range(View view, Index begin, Index end) {
+  return View(view.data() + begin * view.outerStride(), end - begin, view.cols(), Eigen::OuterStride<>(view.outerStride()));
+}
+
 /// One time step for a batch: `gh = h_prev W_hh^T + b_hh`, the gate kernel, then (LSTM with proj_size)
-/// `h = h_full W_hr^T`, with W_hh and W_hr as `ws.prepare` packed them. `gx_t` is this step's input projection, `c` the `[rows, hidden]` cell state
-/// (LSTM only, updated in place), `h_next` may be a strided view into the output sequence. The step
-/// covers `gx_t.rows()` rows, at most the workspace's batch (fewer when a packed batch has shrunk).
+/// `h = h_full W_hr^T`, with W_hh and W_hr as `ws.prepare` packed them. `gx_t` is this step's input
+/// projection, `c` the `[rows, hidden]` cell state (LSTM only, updated in place), `h_next` may be a strided
+/// view into the output sequence. The step covers `gx_t.rows()` rows, at most the workspace's batch
+/// (fewer when a packed batch has shrunk). Every thread of `team` calls it; it returns before `h_next`
+/// is complete on other threads, so callers sync before reading it.
 template <typename T>
 void recurrent_step(const RecurrentSpec& spec, const DirectionWeights<T>& w, ConstMatrixView<T> gx_t,
-                    ConstMatrixView<T> h_prev, T* c, MatrixView<T> h_next, StepWorkspace<T>& ws) {
+                    ConstMatrixView<T> h_prev, T* c, MatrixView<T> h_next, StepWorkspace<T>& ws,
+                    const StepTeam<T>& team = {}) {
   const Index B = gx_t.rows(), G = spec.gate_size(), H = spec.hidden_size;
   MatrixView<T> gh = matrix_view(ws.gh.data(), B, G, G);
-  ws.recurrent.run(h_prev, w.bias_hh, gh);
-  const ConstMatrixView<T> gh_const = matrix_view(static_cast<const T*>(ws.gh.data()), B, G, G);
+  team.run(ws.recurrent, h_prev, w.bias_hh, gh);
+  team.sync();
+
+  const auto [r0, r1] = team.share(B);
+  const ConstMatrixView<T> gx_rows = row_range(gx_t, r0, r1), gh_rows = row_range(as_const(gh), r0, r1);
+  MatrixView<T> h_target = spec.proj_size > 0 ? matrix_view(ws.h_full.data(), B, H, H) : h_next;
   if (spec.kind == CellKind::RNN) {
-    rnn_gates<T>(gx_t, gh_const, spec.nonlinearity, h_next);
-    return;
+    rnn_gates<T>(gx_rows, gh_rows, spec.nonlinearity, row_range(h_target, r0, r1));
+  } else if (spec.kind == CellKind::GRU) {
+    gru_gates<T>(gx_rows, gh_rows, row_range(h_prev, r0, r1), row_range(h_target, r0, r1));
+  } else {
+    lstm_gates<T>(gx_rows, gh_rows, matrix_view(c + r0 * H, r1 - r0, H, H), row_range(h_target, r0, r1));
   }
-  if (spec.kind == CellKind::GRU) {
-    gru_gates<T>(gx_t, gh_const, h_prev, h_next);
-    return;
+  if (spec.proj_size > 0) {
+    team.sync();
+    team.run(ws.projection, matrix_view(static_cast<const T*>(ws.h_full.data()), B, H, H), nullptr, h_next);
   }
-  MatrixView<T> c_view = matrix_view(c, B, H, H);
-  if (spec.proj_size == 0) {
-    lstm_gates<T>(gx_t, gh_const, c_view, h_next);
-    return;
-  }
-  lstm_gates<T>(gx_t, gh_const, c_view, matrix_view(ws.h_full.data(), B, H, H));
-  ws.projection.run(matrix_view(static_cast<const T*>(ws.h_full.data()), B, H, H), nullptr, h_next);
 }
 
 }  // namespace seqnet::detail

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "../random.hpp"
+#include "../threads.hpp"
 #include "gates.hpp"
 #include "gemm.hpp"
 #include "packing.hpp"
@@ -43,12 +44,19 @@ struct SequenceBuffer {
 template <typename T>
 void run_direction(const RecurrentSpec& spec, const DirectionWeights<T>& w, SequenceBuffer<const T> input,
                    SequenceBuffer<T> output, Index out_col, bool reverse, const T* h0, T* h_n, T* c,
-                   const Index* batch_sizes, PreparedLinear<T>& input_projection, DirectionScratch<T>& scratch) {
+                   const Index* batch_sizes, PreparedLinear<T>& input_projection, DirectionScratch<T>& scratch,
+                   int threads = 1) {
   const Index S = input.seq_len, B = input.batch, G = spec.gate_size(), H_out = spec.output_size();
 
   SequenceBuffer<T> gates{scratch.input_gates.data(), S, B, G, input.batch_first};
   input_projection.prepare(w.weight_ih, G, w.input_size, S * B);
-  input_projection.run(input.rows(), w.bias_ih, gates.rows());
+  StepWorkspace<T>& workspace = *scratch.step;
+  workspace.prepare(spec, w);
+  // Threads other than the caller pack their inputs into buffers of their own.
+  const Index gemm_space = std::max({input_projection.workspace_size(), workspace.recurrent.workspace_size(),
+                                     workspace.projection.workspace_size()});
+  if (static_cast<int>(scratch.thread_gemm.size()) < threads - 1) scratch.thread_gemm.resize(static_cast<std::size_t>(threads - 1));
+  for (int i = 0; i < threads - 1; ++i) ensure_size(scratch.thread_gemm[static_cast<std::size_t>(i)], gemm_space);
 
   // The initial state is h0 itself, or zeros / a packed batch's running state in the scratch buffer
   // (a packed batch keeps its state apart from the output, whose finished rows are zero).
@@ -59,29 +67,48 @@ void run_direction(const RecurrentSpec& spec, const DirectionWeights<T>& w, Sequ
     std::copy(h0, h0 + B * H_out, state);
   }
   const T* initial = h0 != nullptr && batch_sizes == nullptr ? h0 : state;
-  StepWorkspace<T>& workspace = *scratch.step;
-  workspace.prepare(spec, w);
 
-  Index previous = -1;
-  for (Index i = 0; i < S; ++i) {
-    const Index t = reverse ? S - 1 - i : i;
-    const Index rows = batch_sizes != nullptr ? batch_sizes[t] : B;
-    MatrixView<T> out_t = output.step(t, out_col, H_out);
-    ConstMatrixView<T> h_prev = previous < 0 || batch_sizes != nullptr ? matrix_view(initial, rows, H_out, H_out)
-                                                                       : as_const(output.step(previous, out_col, H_out));
-    recurrent_step<T>(spec, w, top_rows(as_const(gates.step(t, 0, G)), rows), h_prev, c, top_rows(out_t, rows),
-                      workspace);
-    if (batch_sizes != nullptr) {
-      matrix_view(state, rows, H_out, H_out) = top_rows(out_t, rows);
-      out_t.bottomRows(B - rows).setZero();
+  SpinBarrier barrier(threads);
+  auto region = [&](int thread, int team_size) {
+    const StepTeam<T> team{thread, team_size, team_size > 1 ? &barrier : nullptr,
+                           thread == 0 ? nullptr : scratch.thread_gemm[static_cast<std::size_t>(thread - 1)].data()};
+    team.run(input_projection, input.rows(), w.bias_ih, gates.rows());
+    team.sync();
+    Index previous = -1;
+    for (Index i = 0; i < S; ++i) {
+      const Index t = reverse ? S - 1 - i : i;
+      const Index rows = batch_sizes != nullptr ? batch_sizes[t] : B;
+      MatrixView<T> out_t = output.step(t, out_col, H_out);
+      ConstMatrixView<T> h_prev = previous < 0 || batch_sizes != nullptr
+                                      ? matrix_view(initial, rows, H_out, H_out)
+                                      : as_const(output.step(previous, out_col, H_out));
+      recurrent_step<T>(spec, w, top_rows(as_const(gates.step(t, 0, G)), rows), h_prev, c, top_rows(out_t, rows),
+                        workspace, team);
+      team.sync();
+      if (batch_sizes != nullptr) {
+        if (thread == 0) {
+          matrix_view(state, rows, H_out, H_out) = top_rows(out_t, rows);
+          out_t.bottomRows(B - rows).setZero();
+        }
+        team.sync();
+      }
+      previous = t;
     }
-    previous = t;
-  }
+  };
+  ThreadPool::instance().run(threads, region);
+
   if (batch_sizes != nullptr) {
     std::copy(state, state + B * H_out, h_n);
   } else {
-    matrix_view(h_n, B, H_out, H_out) = output.step(previous, out_col, H_out);
+    matrix_view(h_n, B, H_out, H_out) = output.step(reverse ? 0 : S - 1, out_col, H_out);
   }
+}
+
+/// Threads worth using for one direction's steps: a barrier per step costs about a microsecond, so a
+/// step must carry enough multiply-adds to pay for it.
+inline int step_threads(const RecurrentSpec& spec, Index batch, int available) {
+  const Index work_per_step = batch * spec.gate_size() * spec.output_size();
+  return work_per_step >= (Index(1) << 17) ? available : 1;
 }
 
 /// Inverted dropout in place: zero with probability `p`, scale survivors by `1 / (1 - p)`.
@@ -144,7 +171,11 @@ void forward_layers(const RecurrentSpec& spec, const ParameterLayout& layout, co
     SequenceBuffer<const T> input{in_data, S, B, in_width, dims.batch_first};
     SequenceBuffer<T> output{out_data, S, B, width, dims.batch_first};
 
-    for (Index dir = 0; dir < D; ++dir) {
+    // A bidirectional layer with 2+ threads runs its directions at once; otherwise one direction may
+    // share its steps among the threads.
+    const int available = get_num_threads();
+    const bool concurrent_directions = D == 2 && available >= 2 && S * B * spec.gate_size() * spec.output_size() >= (Index(1) << 18);
+    auto run_one = [&](Index dir) {
       const Index index = layer * D + dir;
       T* c = nullptr;
       if (spec.kind == CellKind::LSTM) {
@@ -159,7 +190,16 @@ void forward_layers(const RecurrentSpec& spec, const ParameterLayout& layout, co
       DirectionScratch<T>& scratch = workspace.directions[dir];
       run_direction<T>(spec, weights, input, output, dir * H_out, dir == 1,
                        io.h0 != nullptr ? io.h0 + index * B * H_out : nullptr, io.h_n + index * B * H_out, c,
-                       batch_sizes, scratch.projection_for(layer), scratch);
+                       batch_sizes, scratch.projection_for(layer), scratch,
+                       concurrent_directions ? 1 : step_threads(spec, B, available));
+    };
+    if (concurrent_directions) {
+      auto both = [&](int thread, int threads) {
+        for (Index dir = thread; dir < D; dir += threads) run_one(dir);
+      };
+      ThreadPool::instance().run(2, both);
+    } else {
+      for (Index dir = 0; dir < D; ++dir) run_one(dir);
     }
     if (apply_dropout && layer < L - 1) dropout_in_place(out_data, S * B * width, spec.dropout, generator);
   }

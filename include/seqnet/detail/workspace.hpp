@@ -19,6 +19,7 @@ struct DirectionScratch {
   std::vector<T> input_gates;  ///< [seq * batch, G * H]
   std::vector<T> state;        ///< [batch, H_out]: zeros or h_0, and a packed batch's running state
   PreparedLinear<T> input_projection[2];  ///< W_ih of layer 0 and of the deeper layers (different depths)
+  std::vector<std::vector<T>> thread_gemm;  ///< packing space of the helper threads sharing this direction
   std::unique_ptr<StepWorkspace<T>> step;
   Index step_batch = 0;
 

@@ -22,6 +22,22 @@ class format_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// File name part and comparison tolerances of each dtype: |seqnet - torch| <= rtol * |torch| + atol.
+template <typename T>
+struct Precision;
+template <>
+struct Precision<double> {
+  static constexpr const char* name = "float64";
+  static constexpr double rtol = 1e-10;
+  static constexpr double atol = 1e-12;
+};
+template <>
+struct Precision<float> {
+  static constexpr const char* name = "float32";
+  static constexpr double rtol = 1e-5;
+  static constexpr double atol = 1e-6;
+};
+
 /// One named tensor: a parameter, an input or an output. `values` is row-major (PyTorch's contiguous order).
 struct Tensor {
   std::string name;

@@ -26,20 +26,7 @@ namespace layers_golden {
 /// Cases tools/gen_golden_layers.py writes per dtype; a shorter file fails, so missing data cannot pass.
 constexpr std::size_t LAYERS_MIN_CASES = 26;
 
-template <typename T>
-struct Precision;
-template <>
-struct Precision<double> {
-  static constexpr const char* name = "float64";
-  static constexpr double rtol = 1e-10;
-  static constexpr double atol = 1e-12;
-};
-template <>
-struct Precision<float> {
-  static constexpr const char* name = "float32";
-  static constexpr double rtol = 1e-5;
-  static constexpr double atol = 1e-6;
-};
+using golden::Precision;
 
 /// The golden file of dtype `T`, loaded once; its header must be intact and hold at least LAYERS_MIN_CASES.
 template <typename T>

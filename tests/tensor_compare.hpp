@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include <catch2/catch.hpp>
 
@@ -28,6 +30,17 @@ double max_abs_diff(const seqnet::Tensor<T, R>& a, const seqnet::Tensor<T, R>& b
     if (!(d <= worst)) worst = d;
   }
   return worst;
+}
+
+/// The message of the `E` (by default any std::invalid_argument) that `f` throws; "" if it throws nothing.
+template <typename E = std::invalid_argument, typename F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace seqnet_test

@@ -16,6 +16,7 @@
 
 #include "layers_golden.hpp"
 #include "tensor_compare.hpp"
+#include "tensor_compare.hpp"
 
 namespace {
 
@@ -26,15 +27,7 @@ using seqnet::Index;
 using seqnet::Shape;
 using seqnet::Tensor;
 
-template <typename F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
+using seqnet_test::message_of;
 
 std::optional<Index> padding_option(const golden::Case& c) {
   if (c.option("padding_idx") == "none") return std::nullopt;

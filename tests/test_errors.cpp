@@ -38,16 +38,7 @@ Tensor<T, static_cast<int>(sizeof...(Dims))> filled(Dims... dims) {
   return t;
 }
 
-/// The message of the std::invalid_argument `f` throws ("" if it throws nothing).
-template <typename F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
+using seqnet_test::message_of;
 
 }  // namespace
 

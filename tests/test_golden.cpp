@@ -31,20 +31,7 @@ namespace {
 /// never pass on missing or truncated data. Raise it when adding cases to the generator.
 constexpr std::size_t GOLDEN_MIN_CASES = 125;
 
-template <typename T>
-struct Precision;
-template <>
-struct Precision<double> {
-  static constexpr const char* name = "float64";
-  static constexpr double rtol = 1e-10;
-  static constexpr double atol = 1e-12;
-};
-template <>
-struct Precision<float> {
-  static constexpr const char* name = "float32";
-  static constexpr double rtol = 1e-5;
-  static constexpr double atol = 1e-6;
-};
+using golden::Precision;
 
 std::string hex(double v) {
   char buffer[64];

@@ -22,15 +22,7 @@ using seqnet::Index;
 using seqnet::Shape;
 using seqnet::Tensor;
 
-template <typename E, typename F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
+using seqnet_test::message_of;
 
 }  // namespace
 

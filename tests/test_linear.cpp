@@ -28,16 +28,7 @@ using seqnet::LinearOptions;
 using seqnet::Shape;
 using seqnet::Tensor;
 
-/// The message of the std::invalid_argument `f` throws ("" if it throws nothing).
-template <typename F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
+using seqnet_test::message_of;
 
 /// The second seed's RegLSTM without nn.Sequential: an LSTM and a Linear head on its output. Linear works
 /// on the last dimension of any rank, so the seed's view(-1, hidden) / view(seq, batch, -1) are not needed.

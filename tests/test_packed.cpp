@@ -17,16 +17,6 @@ using seqnet::Index;
 using seqnet::SequenceLengths;
 using seqnet::Tensor;
 
-template <typename F>
-std::string shape_error_of(F&& f) {
-  try {
-    f();
-  } catch (const seqnet::shape_error& e) {
-    return e.what();
-  }
-  return "<no shape_error>";
-}
-
 /// Batch row `b` of a `[seq, batch, F]` tensor, first `length` steps, as `[length, 1, F]`.
 template <typename T>
 Tensor<T, 3> sequence(const Tensor<T, 3>& x, Index b, Index length) {
@@ -41,22 +31,22 @@ Tensor<T, 3> sequence(const Tensor<T, 3>& x, Index b, Index length) {
 TEST_CASE("sequence lengths are checked with pack_padded_sequence's texts", "[packed][errors]") {
   seqnet::LSTM<float> lstm(3, 4);
   const Tensor<float, 3> x = seqnet::randn<float>(5, 3, 3);
-  CHECK(shape_error_of([&] { lstm(x, SequenceLengths{2, 5, 3}); }) ==
+  CHECK(seqnet_test::message_of<seqnet::shape_error>([&] { lstm(x, SequenceLengths{2, 5, 3}); }) ==
         "`lengths` array must be sorted in decreasing order when `enforce_sorted` is True. You can pass "
         "`enforce_sorted=False` to pack_padded_sequence and/or pack_sequence to sidestep this requirement if you "
         "do not need ONNX exportability.");
-  CHECK(shape_error_of([&] { lstm(x, SequenceLengths{5, 3}); }) ==
+  CHECK(seqnet_test::message_of<seqnet::shape_error>([&] { lstm(x, SequenceLengths{5, 3}); }) ==
         "Expected `len(lengths)` to be equal to batch_size, but got 2 (batch_size=3)");
-  CHECK(shape_error_of([&] { lstm(x, SequenceLengths{5, 3, 0}); }) ==
+  CHECK(seqnet_test::message_of<seqnet::shape_error>([&] { lstm(x, SequenceLengths{5, 3, 0}); }) ==
         "Length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0");
-  CHECK(shape_error_of([&] { lstm(x, SequenceLengths{3, -1, 5}.enforce_sorted(false)); }) ==
+  CHECK(seqnet_test::message_of<seqnet::shape_error>([&] { lstm(x, SequenceLengths{3, -1, 5}.enforce_sorted(false)); }) ==
         "Length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0");
-  CHECK(shape_error_of([&] { lstm(x, SequenceLengths{6, 3, 2}); }) ==
+  CHECK(seqnet_test::message_of<seqnet::shape_error>([&] { lstm(x, SequenceLengths{6, 3, 2}); }) ==
         "Expected every length to be at most the sequence length 5, got 6 at batch index 0");
-  CHECK(shape_error_of([&] { lstm(Tensor<float, 2>(seqnet::randn<float>(5, 3)), SequenceLengths{5}); }) ==
+  CHECK(seqnet_test::message_of<seqnet::shape_error>([&] { lstm(Tensor<float, 2>(seqnet::randn<float>(5, 3)), SequenceLengths{5}); }) ==
         "sequence lengths need batched 3-D input, got unbatched 2-D input");
   // The module's own checks come first.
-  CHECK(shape_error_of([&] { lstm(Tensor<float, 3>(seqnet::randn<float>(5, 3, 2)), SequenceLengths{5, 3}); }) ==
+  CHECK(seqnet_test::message_of<seqnet::shape_error>([&] { lstm(Tensor<float, 3>(seqnet::randn<float>(5, 3, 2)), SequenceLengths{5, 3}); }) ==
         "input.size(-1) must be equal to input_size. Expected 3, got 2");
 }
 

@@ -57,8 +57,12 @@ class ThreadPool {
   /// `threads` at most `wanted`: 1 when `wanted` is 1 or the pool is busy. Returns when all are done.
   template <typename Region>
   void run(int wanted, Region& region) {
+    if (wanted <= 1) {
+      region(0, 1);
+      return;
+    }
     std::unique_lock<std::mutex> busy(region_mutex_, std::try_to_lock);
-    if (wanted <= 1 || !busy.owns_lock()) {
+    if (!busy.owns_lock()) {
       region(0, 1);
       return;
     }

@@ -103,6 +103,24 @@ TEST_CASE("stream steps, resets and states", "[stream]") {
   CHECK(seqnet_test::identical(first, Tensor<float, 2>(lstm(x).first.chip<0>(0))));
 }
 
+TEST_CASE("a stream keeps its packed weights until reload_weights", "[stream]") {
+  seqnet::GRU<float> gru(4, 6);
+  const Tensor<float, 2> x = seqnet::randn<float>(1, 4);
+  seqnet::Stream stream(gru);
+  const Tensor<float, 2> before = stream.step(x);
+  for (auto& [name, p] : gru.named_parameters()) p.flat() *= 2.0f;
+  stream.reset();  // re-reads the doubled weights
+  const Tensor<float, 2> after = stream.step(x);
+  CHECK(seqnet_test::identical(after, Tensor<float, 2>(gru(Tensor<float, 3>(x.reshape(Eigen::array<Index, 3>{1, 1, 4}))).first.chip<0>(0))));
+  CHECK_FALSE(seqnet_test::identical(after, before));
+  const Tensor<float, 2> kept = stream.step(x);  // state carried, weights as packed
+  for (auto& [name, p] : gru.named_parameters()) p.flat() *= 0.5f;
+  stream.reload_weights();
+  stream.reset();
+  CHECK(seqnet_test::identical(stream.step(x), before));
+  (void)kept;
+}
+
 TEST_CASE("stream errors", "[stream][errors]") {
   seqnet::LSTM<float> bidirectional(seqnet::LSTMOptions(4, 6).bidirectional(true));
   CHECK_THROWS_WITH(seqnet::Stream(bidirectional),

@@ -51,7 +51,7 @@ class CellModule : public RecurrentModule<T> {
     this->workspace_.with([&](StackWorkspace<T>& workspace) {
       cell_forward<T>(spec, this->layout_, this->params_.data(), dims.batch, input.data(),
                       h0 != nullptr ? h0->data : nullptr, c0 != nullptr ? c0->data : nullptr, result.h.data(),
-                      lstm ? result.c.data() : nullptr, workspace.directions[0]);
+                      lstm ? result.c.data() : nullptr, workspace.directions[0], workspace.cell_weights);
     });
     return result;
   }

@@ -16,8 +16,9 @@ namespace seqnet {
 /// Feeds a stacked, unidirectional RNN, GRU or LSTM one time step (or one chunk of steps) at a time,
 /// carrying the hidden (and cell) state between calls: what a real-time application (audio, sensor
 /// streams) needs. Feeding a sequence in any split gives the same output as one call on the whole
-/// sequence. The stream reads the module's parameters live, so the module must outlive it; it runs the
-/// module as in eval mode (no dropout). Once the stream has seen its largest chunk, `step_into` and
+/// sequence. The stream packs the module's weights on its first step and keeps them, so a step costs
+/// only its products; after changing the module's parameters call `reload_weights()` (every `reset` also
+/// does). The module must outlive the stream. It runs the module as in eval mode (no dropout). Once the stream has seen its largest chunk, `step_into` and
 /// `feed_into` (into an `out` of the right size) allocate nothing.
 ///
 /// Example:
@@ -39,6 +40,7 @@ class Stream {
         batch_(batch),
         h_(spec_.num_layers, batch, spec_.output_size()),
         c_(is_lstm() ? spec_.num_layers : 0, batch, spec_.hidden_size) {
+    workspace_.keep_weights = true;
     reset();
   }
 
@@ -75,16 +77,20 @@ class Stream {
     if (steps > 0) run(chunk.data(), out.data(), steps, batch_first);
   }
 
-  /// Back to zero states.
+  /// Back to zero states (and re-reads the module's weights).
   void reset() {
     h_.setZero();
     c_.setZero();
+    reload_weights();
   }
+  /// Re-reads the module's parameters at the next step, keeping the states.
+  void reload_weights() noexcept { workspace_.weights_current = false; }
   /// Back to the given initial hidden state `[num_layers, batch, H_out]` (RNN, GRU).
   void reset(const Tensor<T, 3>& h0) {
     detail::check<value_error>(!is_lstm(), "LSTM streams reset to {h0, c0}");
     check_state(shape(h0), shape(h_), "h0");
     h_ = h0;
+    reload_weights();
   }
   /// Back to the given initial states (LSTM): h0 `[num_layers, batch, H_out]`, c0 `[num_layers, batch, hidden_size]`.
   void reset(const Tensor<T, 3>& h0, const Tensor<T, 3>& c0) {
@@ -93,6 +99,7 @@ class Stream {
     check_state(shape(c0), shape(c_), "c0");
     h_ = h0;
     c_ = c0;
+    reload_weights();
   }
 
   /// The current hidden state of every layer, `[num_layers, batch, H_out]` (PyTorch's h_n so far).

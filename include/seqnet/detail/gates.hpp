@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -60,8 +61,7 @@ struct DirectionWeights {
   }
 };
 
-/// Buffers and packed weights for the recurrent half of a step, for up to `batch` rows: everything a step
-/// needs, allocated before the time loop starts.
+/// Buffers for the recurrent half of a step, for up to `batch` rows, allocated before the time loop starts.
 template <typename T>
 struct StepWorkspace {
   StepWorkspace(const RecurrentSpec& spec, Index batch)
@@ -69,17 +69,33 @@ struct StepWorkspace {
         gh(static_cast<std::size_t>(batch * spec.gate_size())),
         h_full(static_cast<std::size_t>(spec.proj_size > 0 ? batch * spec.hidden_size : 0)) {}
 
-  /// Packs this layer-direction's W_hh (and W_hr) for the steps that follow.
-  void prepare(const RecurrentSpec& spec, const DirectionWeights<T>& w) {
-    recurrent.prepare(w.weight_hh, spec.gate_size(), spec.output_size(), batch);
-    if (spec.proj_size > 0) projection.prepare(w.weight_hr, spec.proj_size, spec.hidden_size, batch);
-  }
-
   Index batch;
   std::vector<T> gh;
   std::vector<T> h_full;
+};
+
+/// One layer-direction's (or a cell's) weights ready for its products: W_ih, W_hh and W_hr.
+template <typename T>
+struct PackedDirection {
+  PreparedLinear<T> input;
   PreparedLinear<T> recurrent;
   PreparedLinear<T> projection;
+
+  /// Takes the current weights; `reused` as for `PreparedLinear::pack` (false for a single cell step).
+  void pack(const RecurrentSpec& spec, const DirectionWeights<T>& w, bool reused = true) {
+    input.pack(w.weight_ih, spec.gate_size(), w.input_size, reused);
+    recurrent.pack(w.weight_hh, spec.gate_size(), spec.output_size(), reused);
+    if (spec.proj_size > 0) projection.pack(w.weight_hr, spec.proj_size, spec.hidden_size, reused);
+  }
+  /// Sizes the products for `input_rows` rows of input projection and `batch` rows per step.
+  void reserve(const RecurrentSpec& spec, Index input_rows, Index batch) {
+    input.reserve(input_rows);
+    recurrent.reserve(batch);
+    if (spec.proj_size > 0) projection.reserve(batch);
+  }
+  Index workspace_size() const {
+    return std::max({input.workspace_size(), recurrent.workspace_size(), projection.workspace_size()});
+  }
 };
 
 /// How a step's work is shared: this thread's index among `threads`, meeting at `barrier` (null for one
@@ -112,7 +128,7 @@ View row_range(View view, Index begin, Index end) {
 }
 
 /// One time step for a batch: `gh = h_prev W_hh^T + b_hh`, the gate kernel, then (LSTM with proj_size)
-/// `h = h_full W_hr^T`, with W_hh and W_hr as `ws.prepare` packed them. `gx_t` is this step's input
+/// `h = h_full W_hr^T`, with W_hh and W_hr from `weights`. `gx_t` is this step's input
 /// projection, `c` the `[rows, hidden]` cell state (LSTM only, updated in place), `h_next` may be a strided
 /// view into the output sequence. The step covers `gx_t.rows()` rows, at most the workspace's batch
 /// (fewer when a packed batch has shrunk). Every thread of `team` calls it; it returns before `h_next`
@@ -120,10 +136,10 @@ View row_range(View view, Index begin, Index end) {
 template <typename T>
 void recurrent_step(const RecurrentSpec& spec, const DirectionWeights<T>& w, ConstMatrixView<T> gx_t,
                     ConstMatrixView<T> h_prev, T* c, MatrixView<T> h_next, StepWorkspace<T>& ws,
-                    const StepTeam<T>& team = {}) {
+                    PackedDirection<T>& weights, const StepTeam<T>& team = {}) {
   const Index B = gx_t.rows(), G = spec.gate_size(), H = spec.hidden_size;
   MatrixView<T> gh = matrix_view(ws.gh.data(), B, G, G);
-  team.run(ws.recurrent, h_prev, w.bias_hh, gh);
+  team.run(weights.recurrent, h_prev, w.bias_hh, gh);
   team.sync();
 
   const auto [r0, r1] = team.share(B);
@@ -138,7 +154,7 @@ void recurrent_step(const RecurrentSpec& spec, const DirectionWeights<T>& w, Con
   }
   if (spec.proj_size > 0) {
     team.sync();
-    team.run(ws.projection, matrix_view(static_cast<const T*>(ws.h_full.data()), B, H, H), nullptr, h_next);
+    team.run(weights.projection, matrix_view(static_cast<const T*>(ws.h_full.data()), B, H, H), nullptr, h_next);
   }
 }
 

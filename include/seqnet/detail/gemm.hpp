@@ -118,60 +118,68 @@ void ensure_size(std::vector<T>& buffer, Index size) {
 }
 
 /// `out = input * W^T + bias` with `W` fixed for a run of products (a layer's weight over all its time
-/// steps). For float and double, `prepare` packs `W` once into the packed GEMM's panels (see
-/// packed_gemm.hpp) and every product packs only its input rows; other scalar types use Eigen's GEMM.
-/// Each row's result does not depend on how many rows a product has, so projecting a sequence step by
-/// step gives the same bits as projecting it whole, and splitting the columns across threads
-/// (`run_panels`) gives the same bits as one thread. Nothing is allocated once sized.
+/// steps). For float and double, `pack` copies `W` once into the packed GEMM's panels (see
+/// packed_gemm.hpp) and every product packs only its input rows; a weight used for a single small
+/// product (a cell step) and other scalar types use Eigen's product on `W` in place instead.
+/// With the packed kernel each row's result does not depend on how many rows a product has, so
+/// projecting a sequence step by step gives the same bits as projecting it whole, and splitting the
+/// columns across threads (`run_panels`) gives the same bits as one thread. Nothing is allocated once sized.
 template <typename T>
 class PreparedLinear {
  public:
-  static constexpr bool packed = std::is_same_v<T, float> || std::is_same_v<T, double>;
+  static constexpr bool packable = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
-  /// Takes `weight` `[n, k]` (rows `k` apart) for products of at most `max_rows` rows.
-  void prepare(const T* weight, Index n, Index k, Index max_rows) {
-    if constexpr (packed) {
-      weight_.pack(weight, n, k, k);
-      ensure_size(workspace_, packed_linear_workspace_size<T>(std::max<Index>(max_rows, 1), k));
-    } else {
-      if (!fallback_ || max_rows > rows_ || n != n_ || k != k_) {
-        fallback_ = std::make_unique<LinearGemm<T>>(max_rows, n, k, true);
-        rows_ = max_rows;
-      }
-      weight_pointer_ = weight;
+  /// Takes `weight` `[n, k]` (rows `k` apart). `reused`: it serves several products (worth packing).
+  void pack(const T* weight, Index n, Index k, bool reused = true) {
+    packed_ = packable && reused;
+    if constexpr (packable) {
+      if (packed_) weight_.pack(weight, n, k, k);
     }
+    weight_pointer_ = weight;
+    if (fallback_ && (n != n_ || k != k_)) fallback_.reset();
     n_ = n;
     k_ = k;
+  }
+  /// Sizes the buffers for products of up to `max_rows` rows.
+  void reserve(Index max_rows) {
+    if (packed_) {
+      ensure_size(workspace_, packed_linear_workspace_size<T>(std::max<Index>(max_rows, 1), k_));
+    } else if (!fallback_ || max_rows > rows_) {
+      fallback_ = std::make_unique<LinearGemm<T>>(max_rows, n_, k_, true);
+      rows_ = max_rows;
+    }
   }
 
   void run(ConstMatrixView<T> input, const T* bias, MatrixView<T> out) { run_panels(input, bias, out, 0, panels()); }
 
-  /// Units in which `run_panels` may split the output columns (1 for the Eigen fallback).
+  /// Units in which `run_panels` may split the output columns (1 without packing).
   Index panels() const {
-    if constexpr (packed) {
-      return weight_.panel_count();
-    } else {
-      return 1;
+    if constexpr (packable) {
+      if (packed_) return weight_.panel_count();
     }
+    return 1;
   }
   /// Only the output columns of panels `[begin, end)`; concurrent calls on disjoint ranges need their own
   /// `workspace` (`workspace_size()` elements each), the default uses this object's.
   void run_panels(ConstMatrixView<T> input, const T* bias, MatrixView<T> out, Index begin, Index end,
                   T* workspace = nullptr) {
-    if constexpr (packed) {
-      packed_linear_panels<T>(ConstRowsView<T>{input.data(), input.rows(), input.cols(), input.outerStride()}, weight_,
-                              bias, RowsView<T>{out.data(), out.rows(), out.cols(), out.outerStride()},
-                              workspace != nullptr ? workspace : workspace_.data(),
-                              static_cast<Index>(workspace_.size()), false, begin, end);
-    } else {
-      if (begin < end) fallback_->run(input, matrix_view(weight_pointer_, n_, k_, k_), bias, out);
+    if constexpr (packable) {
+      if (packed_) {
+        packed_linear_panels<T>(ConstRowsView<T>{input.data(), input.rows(), input.cols(), input.outerStride()},
+                                weight_, bias, RowsView<T>{out.data(), out.rows(), out.cols(), out.outerStride()},
+                                workspace != nullptr ? workspace : workspace_.data(),
+                                static_cast<Index>(workspace_.size()), false, begin, end);
+        return;
+      }
     }
+    if (begin < end) fallback_->run(input, matrix_view(weight_pointer_, n_, k_, k_), bias, out);
   }
   Index workspace_size() const { return static_cast<Index>(workspace_.size()); }
 
  private:
   Index n_ = 0, k_ = 0, rows_ = 0;
-  PackedWeight<std::conditional_t<packed, T, float>> weight_;
+  bool packed_ = false;
+  PackedWeight<std::conditional_t<packable, T, float>> weight_;
   std::vector<T> workspace_;
   std::unique_ptr<LinearGemm<T>> fallback_;
   const T* weight_pointer_ = nullptr;

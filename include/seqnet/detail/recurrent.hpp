@@ -44,17 +44,15 @@ struct SequenceBuffer {
 template <typename T>
 void run_direction(const RecurrentSpec& spec, const DirectionWeights<T>& w, SequenceBuffer<const T> input,
                    SequenceBuffer<T> output, Index out_col, bool reverse, const T* h0, T* h_n, T* c,
-                   const Index* batch_sizes, PreparedLinear<T>& input_projection, DirectionScratch<T>& scratch,
+                   const Index* batch_sizes, PackedDirection<T>& weights, DirectionScratch<T>& scratch,
                    int threads = 1) {
   const Index S = input.seq_len, B = input.batch, G = spec.gate_size(), H_out = spec.output_size();
 
   SequenceBuffer<T> gates{scratch.input_gates.data(), S, B, G, input.batch_first};
-  input_projection.prepare(w.weight_ih, G, w.input_size, S * B);
+  weights.reserve(spec, S * B, B);
   StepWorkspace<T>& workspace = *scratch.step;
-  workspace.prepare(spec, w);
   // Threads other than the caller pack their inputs into buffers of their own.
-  const Index gemm_space = std::max({input_projection.workspace_size(), workspace.recurrent.workspace_size(),
-                                     workspace.projection.workspace_size()});
+  const Index gemm_space = weights.workspace_size();
   if (static_cast<int>(scratch.thread_gemm.size()) < threads - 1) scratch.thread_gemm.resize(static_cast<std::size_t>(threads - 1));
   for (int i = 0; i < threads - 1; ++i) ensure_size(scratch.thread_gemm[static_cast<std::size_t>(i)], gemm_space);
 
@@ -72,7 +70,7 @@ void run_direction(const RecurrentSpec& spec, const DirectionWeights<T>& w, Sequ
   auto region = [&](int thread, int team_size) {
     const StepTeam<T> team{thread, team_size, team_size > 1 ? &barrier : nullptr,
                            thread == 0 ? nullptr : scratch.thread_gemm[static_cast<std::size_t>(thread - 1)].data()};
-    team.run(input_projection, input.rows(), w.bias_ih, gates.rows());
+    team.run(weights.input, input.rows(), w.bias_ih, gates.rows());
     team.sync();
     Index previous = -1;
     for (Index i = 0; i < S; ++i) {
@@ -83,7 +81,7 @@ void run_direction(const RecurrentSpec& spec, const DirectionWeights<T>& w, Sequ
                                       ? matrix_view(initial, rows, H_out, H_out)
                                       : as_const(output.step(previous, out_col, H_out));
       recurrent_step<T>(spec, w, top_rows(as_const(gates.step(t, 0, G)), rows), h_prev, c, top_rows(out_t, rows),
-                        workspace, team);
+                        workspace, weights, team);
       team.sync();
       if (batch_sizes != nullptr) {
         if (thread == 0) {
@@ -187,11 +185,12 @@ void forward_layers(const RecurrentSpec& spec, const ParameterLayout& layout, co
         }
       }
       const auto weights = DirectionWeights<T>::at(params, layout.directions[static_cast<std::size_t>(index)], in_width);
+      PackedDirection<T>& packed = workspace.weights[static_cast<std::size_t>(index)];
+      if (!workspace.weights_current) packed.pack(spec, weights);
       DirectionScratch<T>& scratch = workspace.directions[dir];
       run_direction<T>(spec, weights, input, output, dir * H_out, dir == 1,
                        io.h0 != nullptr ? io.h0 + index * B * H_out : nullptr, io.h_n + index * B * H_out, c,
-                       batch_sizes, scratch.projection_for(layer), scratch,
-                       concurrent_directions ? 1 : step_threads(spec, B, available));
+                       batch_sizes, packed, scratch, concurrent_directions ? 1 : step_threads(spec, B, available));
     };
     if (concurrent_directions) {
       auto both = [&](int thread, int threads) {
@@ -203,6 +202,7 @@ void forward_layers(const RecurrentSpec& spec, const ParameterLayout& layout, co
     }
     if (apply_dropout && layer < L - 1) dropout_in_place(out_data, S * B * width, spec.dropout, generator);
   }
+  workspace.weights_current = workspace.keep_weights;
 }
 
 /// The whole stack. `packed` (may be null) makes it a packed-sequence run: the batch is put in
@@ -252,16 +252,17 @@ namespace seqnet::detail {
 /// the layer loop uses. `h0`/`c0` may be null (zeros); `c1` is only touched for LSTM.
 template <typename T>
 void cell_forward(const RecurrentSpec& spec, const ParameterLayout& layout, const T* params, Index batch,
-                  const T* input, const T* h0, const T* c0, T* h1, T* c1, DirectionScratch<T>& scratch) {
+                  const T* input, const T* h0, const T* c0, T* h1, T* c1, DirectionScratch<T>& scratch,
+                  PackedDirection<T>& packed) {
   const Index G = spec.gate_size(), H = spec.hidden_size;
   if (batch == 0) return;  // h1 and c1 are empty
   scratch.reserve(spec, 1, batch);
   const auto weights = DirectionWeights<T>::at(params, layout.directions.front(), spec.input_size);
-  PreparedLinear<T>& projection = scratch.projection_for(0);
-  projection.prepare(weights.weight_ih, G, spec.input_size, batch);
-  projection.run(matrix_view(input, batch, spec.input_size, spec.input_size), weights.bias_ih,
-                 matrix_view(scratch.input_gates.data(), batch, G, G));
-  scratch.step->prepare(spec, weights);
+  // One step uses each weight once: multiply by the parameters in place instead of packing them.
+  packed.pack(spec, weights, false);
+  packed.reserve(spec, batch, batch);
+  packed.input.run(matrix_view(input, batch, spec.input_size, spec.input_size), weights.bias_ih,
+                   matrix_view(scratch.input_gates.data(), batch, G, G));
   if (h0 == nullptr) std::fill(scratch.state.begin(), scratch.state.begin() + batch * H, T(0));
   if (spec.kind == CellKind::LSTM) {
     if (c0 != nullptr) {
@@ -272,7 +273,7 @@ void cell_forward(const RecurrentSpec& spec, const ParameterLayout& layout, cons
   }
   recurrent_step<T>(spec, weights, matrix_view(static_cast<const T*>(scratch.input_gates.data()), batch, G, G),
                     matrix_view(h0 != nullptr ? h0 : scratch.state.data(), batch, H, H), c1,
-                    matrix_view(h1, batch, H, H), *scratch.step);
+                    matrix_view(h1, batch, H, H), *scratch.step, packed);
 }
 
 }  // namespace seqnet::detail

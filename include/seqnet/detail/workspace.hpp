@@ -18,7 +18,6 @@ template <typename T>
 struct DirectionScratch {
   std::vector<T> input_gates;  ///< [seq * batch, G * H]
   std::vector<T> state;        ///< [batch, H_out]: zeros or h_0, and a packed batch's running state
-  PreparedLinear<T> input_projection[2];  ///< W_ih of layer 0 and of the deeper layers (different depths)
   std::vector<std::vector<T>> thread_gemm;  ///< packing space of the helper threads sharing this direction
   std::unique_ptr<StepWorkspace<T>> step;
   Index step_batch = 0;
@@ -31,7 +30,6 @@ struct DirectionScratch {
       step_batch = batch;
     }
   }
-  PreparedLinear<T>& projection_for(Index layer) { return input_projection[layer == 0 ? 0 : 1]; }
 };
 
 /// Everything a forward pass of a whole stack needs besides its inputs and results, sized for the
@@ -42,9 +40,20 @@ struct StackWorkspace {
   std::vector<T> between_layers[2];  ///< ping-pong outputs of the inner layers, [seq * batch, D * H_out]
   DirectionScratch<T> directions[2];
   std::vector<T> sorted[4];          ///< a packed batch in sorted order: input, output, h, c
+  std::vector<PackedDirection<T>> weights;  ///< per layer and direction, packed from the parameters
+  PackedDirection<T> cell_weights;          ///< a cell's weights (used in place, never packed)
+  /// Keep `weights` from one call to the next (a stream: its parameters are packed once) instead of
+  /// packing the parameters again on every call (a module: its parameters may have been written).
+  bool keep_weights = false;
+  bool weights_current = false;
 
   void reserve(const RecurrentSpec& spec, Index seq_len, Index batch) {
     const Index width = spec.directions() * spec.output_size();
+    if (static_cast<Index>(weights.size()) != spec.num_layers * spec.directions()) {
+      weights.clear();
+      weights.resize(static_cast<std::size_t>(spec.num_layers * spec.directions()));
+      weights_current = false;
+    }
     for (Index i = 0; i < std::min<Index>(spec.num_layers - 1, 2); ++i) ensure_size(between_layers[i], seq_len * batch * width);
     for (Index dir = 0; dir < spec.directions(); ++dir) directions[dir].reserve(spec, seq_len, batch);
   }

@@ -338,7 +338,7 @@ def main():
         thread_lines.append(f"{threads} requested → seqnet {c.get('seqnet_threads', '?')}, "
                             f"oneDNN {c.get('onednn_threads', 'absent')}, PyTorch {t.get('torch_threads', 'absent')}")
     out.append("- Threads: " + "; ".join(thread_lines) +
-               ". seqnet has no thread control yet, so it runs on one thread in every table.")
+               ". seqnet's count is `seqnet::set_num_threads`; its results are bitwise identical for any count.")
     if ctx.get("library_build_type") == "debug":
         out.append("- Google Benchmark reports its own library (Debian's libbenchmark) as a debug build; that "
                    "affects only the harness around the timed loop.")

@@ -132,11 +132,12 @@ class PreparedLinear {
   /// Takes `weight` `[n, k]` (rows `k` apart). `reused`: it serves several products (worth packing).
   void pack(const T* weight, Index n, Index k, bool reused = true) {
     packed_ = packable && reused;
+    reused_ = reused;
     if constexpr (packable) {
       if (packed_) weight_.pack(weight, n, k, k);
     }
     weight_pointer_ = weight;
-    if (fallback_ && (n != n_ || k != k_)) fallback_.reset();
+    if (fallback_ && (n != n_ || k != k_ || reused != fallback_reused_)) fallback_.reset();
     n_ = n;
     k_ = k;
   }
@@ -145,7 +146,10 @@ class PreparedLinear {
     if (packed_) {
       ensure_size(workspace_, packed_linear_workspace_size<T>(std::max<Index>(max_rows, 1), k_));
     } else if (!fallback_ || max_rows > rows_) {
-      fallback_ = std::make_unique<LinearGemm<T>>(max_rows, n_, k_, true);
+      // A weight used once (a cell step) may take the matrix-vector shortcut for one row; a reused one
+      // keeps its rows independent of the row count, as the packed kernel does.
+      fallback_ = std::make_unique<LinearGemm<T>>(max_rows, n_, k_, reused_);
+      fallback_reused_ = reused_;
       rows_ = max_rows;
     }
   }
@@ -179,6 +183,8 @@ class PreparedLinear {
  private:
   Index n_ = 0, k_ = 0, rows_ = 0;
   bool packed_ = false;
+  bool reused_ = true;
+  bool fallback_reused_ = true;
   PackedWeight<std::conditional_t<packable, T, float>> weight_;
   std::vector<T> workspace_;
   std::unique_ptr<LinearGemm<T>> fallback_;

@@ -258,8 +258,9 @@ void cell_forward(const RecurrentSpec& spec, const ParameterLayout& layout, cons
   if (batch == 0) return;  // h1 and c1 are empty
   scratch.reserve(spec, 1, batch);
   const auto weights = DirectionWeights<T>::at(params, layout.directions.front(), spec.input_size);
-  // One step uses each weight once: multiply by the parameters in place instead of packing them.
-  packed.pack(spec, weights, false);
+  // One step uses each weight once. A single row multiplies by the parameters in place (a matrix-vector
+  // product); more rows still gain from the packed kernel, since any GEMM packs the weight anyway.
+  packed.pack(spec, weights, batch > 1);
   packed.reserve(spec, batch, batch);
   packed.input.run(matrix_view(input, batch, spec.input_size, spec.input_size), weights.bias_ih,
                    matrix_view(scratch.input_gates.data(), batch, G, G));

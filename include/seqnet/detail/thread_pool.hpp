@@ -96,13 +96,13 @@ class ThreadPool {
   void start_workers(int count) {
     std::lock_guard<std::mutex> lock(mutex_);
     while (static_cast<int>(workers_.size()) < count) {
+      // A new worker starts from the current generation, so it never mistakes the last region for a new one.
       const int index = static_cast<int>(workers_.size()) + 1;
-      workers_.emplace_back([this, index] { work(index); });
+      workers_.emplace_back([this, index, seen = generation_] { work(index, seen); });
     }
   }
 
-  void work(int index) {
-    unsigned seen = 0;
+  void work(int index, unsigned seen) {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
       wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });

@@ -40,7 +40,10 @@ TEMPLATE_TEST_CASE("results are bitwise identical for 1, 2 and 3 threads", "[thr
   const auto bidirectional_1 = run_with_threads(1, bidirectional, x);
   const auto gru_1 = run_with_threads(1, gru, x);
   const auto rnn_1 = run_with_threads(1, rnn, x);
+  const long serial_before = seqnet::detail::ThreadPool::instance().parallel_regions();
   const auto packed_1 = run_with_threads(1, lstm, x, lengths);
+  CHECK(seqnet::detail::ThreadPool::instance().parallel_regions() == serial_before);
+  const long parallel_before = seqnet::detail::ThreadPool::instance().parallel_regions();
   for (int threads : {2, 3}) {
     INFO(threads << " threads");
     const auto lstm_n = run_with_threads(threads, lstm, x);
@@ -59,6 +62,9 @@ TEMPLATE_TEST_CASE("results are bitwise identical for 1, 2 and 3 threads", "[thr
     CHECK(seqnet_test::identical(packed_n.first, packed_1.first));
     CHECK(seqnet_test::identical(packed_n.second.second, packed_1.second.second));
   }
+  // The comparisons above mean something only if the work really was shared: 5 modules x 2 thread counts,
+  // each with at least one parallel region per layer.
+  CHECK(seqnet::detail::ThreadPool::instance().parallel_regions() - parallel_before >= 10);
 }
 
 TEST_CASE("set_num_threads", "[threads]") {

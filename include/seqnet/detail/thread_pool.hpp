@@ -42,6 +42,9 @@ class ThreadPool {
     return pool;
   }
 
+  /// Regions that ran on more than one thread so far (lets tests see that work really was shared).
+  long parallel_regions() const noexcept { return parallel_regions_.load(std::memory_order_relaxed); }
+
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
   ~ThreadPool() {
@@ -67,6 +70,7 @@ class ThreadPool {
       return;
     }
     start_workers(wanted - 1);
+    parallel_regions_.fetch_add(1, std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = {&invoke<Region>, &region, wanted};
@@ -117,6 +121,7 @@ class ThreadPool {
     }
   }
 
+  std::atomic<long> parallel_regions_{0};
   std::mutex region_mutex_;
   std::mutex mutex_;
   std::condition_variable wake_;

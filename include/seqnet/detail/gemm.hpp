@@ -131,13 +131,14 @@ class PreparedLinear {
 
   /// Takes `weight` `[n, k]` (rows `k` apart). `reused`: it serves several products (worth packing).
   void pack(const T* weight, Index n, Index k, bool reused = true) {
+    // The Eigen product was sized for the previous shape and use; rebuild it on the next reserve.
+    if (fallback_ && (n != n_ || k != k_ || reused != reused_)) fallback_.reset();
     packed_ = packable && reused;
     reused_ = reused;
     if constexpr (packable) {
       if (packed_) weight_.pack(weight, n, k, k);
     }
     weight_pointer_ = weight;
-    if (fallback_ && (n != n_ || k != k_ || reused != fallback_reused_)) fallback_.reset();
     n_ = n;
     k_ = k;
   }
@@ -149,7 +150,6 @@ class PreparedLinear {
       // A weight used once (a cell step) may take the matrix-vector shortcut for one row; a reused one
       // keeps its rows independent of the row count, as the packed kernel does.
       fallback_ = std::make_unique<LinearGemm<T>>(max_rows, n_, k_, reused_);
-      fallback_reused_ = reused_;
       rows_ = max_rows;
     }
   }
@@ -184,7 +184,6 @@ class PreparedLinear {
   Index n_ = 0, k_ = 0, rows_ = 0;
   bool packed_ = false;
   bool reused_ = true;
-  bool fallback_reused_ = true;
   PackedWeight<std::conditional_t<packable, T, float>> weight_;
   std::vector<T> workspace_;
   std::unique_ptr<LinearGemm<T>> fallback_;

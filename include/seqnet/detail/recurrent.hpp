@@ -33,6 +33,31 @@ struct SequenceBuffer {
   auto rows() const { return matrix_view(data, seq_len * batch, width, width); }
 };
 
+/// A state's starting value: a copy of `from`, or zeros when `from` is null (no initial state given).
+/// `from == to` (a stream carrying its state in place) leaves it as it is.
+template <typename T>
+void copy_or_zero(const T* from, T* to, Index count) {
+  if (from == nullptr) {
+    std::fill(to, to + count, T(0));
+  } else if (from != to) {
+    std::copy(from, from + count, to);
+  }
+}
+
+/// Threads worth using for one direction's steps: a barrier per step costs about a microsecond, so a
+/// step must carry enough multiply-adds to pay for it.
+inline int step_threads(const RecurrentSpec& spec, Index batch, int available) {
+  const Index work_per_step = batch * spec.gate_size() * spec.output_size();
+  return work_per_step >= (Index(1) << 17) ? available : 1;
+}
+
+/// Whether a bidirectional layer runs its two directions on two threads: each direction's recurrent
+/// work (`seq * batch * G*H * H_out` multiply-adds) must outweigh handing it to a pool thread.
+inline bool concurrent_directions(const RecurrentSpec& spec, Index seq_len, Index batch, int available) {
+  return spec.directions() == 2 && available >= 2 &&
+         seq_len * batch * spec.gate_size() * spec.output_size() >= (Index(1) << 18);
+}
+
 /// Runs one direction of one layer over the whole sequence: one GEMM for the input projection of all
 /// time steps, then per step the recurrent GEMM and the gate kernel. The reverse direction is the same
 /// loop walking time backwards. Writes its `H_out` columns of `output` (starting at `out_col`), its final
@@ -59,11 +84,7 @@ void run_direction(const RecurrentSpec& spec, const DirectionWeights<T>& w, Sequ
   // The initial state is h0 itself, or zeros / a packed batch's running state in the scratch buffer
   // (a packed batch keeps its state apart from the output, whose finished rows are zero).
   T* state = scratch.state.data();
-  if (h0 == nullptr) {
-    std::fill(state, state + B * H_out, T(0));
-  } else if (batch_sizes != nullptr) {
-    std::copy(h0, h0 + B * H_out, state);
-  }
+  if (h0 == nullptr || batch_sizes != nullptr) copy_or_zero(h0, state, B * H_out);
   const T* initial = h0 != nullptr && batch_sizes == nullptr ? h0 : state;
 
   SpinBarrier barrier(threads);
@@ -100,13 +121,6 @@ void run_direction(const RecurrentSpec& spec, const DirectionWeights<T>& w, Sequ
   } else {
     matrix_view(h_n, B, H_out, H_out) = output.step(reverse ? 0 : S - 1, out_col, H_out);
   }
-}
-
-/// Threads worth using for one direction's steps: a barrier per step costs about a microsecond, so a
-/// step must carry enough multiply-adds to pay for it.
-inline int step_threads(const RecurrentSpec& spec, Index batch, int available) {
-  const Index work_per_step = batch * spec.gate_size() * spec.output_size();
-  return work_per_step >= (Index(1) << 17) ? available : 1;
 }
 
 /// Inverted dropout in place: zero with probability `p`, scale survivors by `1 / (1 - p)`.
@@ -172,17 +186,13 @@ void forward_layers(const RecurrentSpec& spec, const ParameterLayout& layout, co
     // A bidirectional layer with 2+ threads runs its directions at once; otherwise one direction may
     // share its steps among the threads.
     const int available = get_num_threads();
-    const bool concurrent_directions = D == 2 && available >= 2 && S * B * spec.gate_size() * spec.output_size() >= (Index(1) << 18);
+    const bool directions_at_once = concurrent_directions(spec, S, B, available);
     auto run_one = [&](Index dir) {
       const Index index = layer * D + dir;
       T* c = nullptr;
       if (spec.kind == CellKind::LSTM) {
         c = io.c_n + index * B * H;
-        if (io.c0 == nullptr) {
-          std::fill(c, c + B * H, T(0));
-        } else if (io.c0 != io.c_n) {
-          std::copy(io.c0 + index * B * H, io.c0 + (index + 1) * B * H, c);
-        }
+        copy_or_zero(io.c0 != nullptr ? io.c0 + index * B * H : nullptr, c, B * H);
       }
       const auto weights = DirectionWeights<T>::at(params, layout.directions[static_cast<std::size_t>(index)], in_width);
       PackedDirection<T>& packed = workspace.weights[static_cast<std::size_t>(index)];
@@ -190,9 +200,9 @@ void forward_layers(const RecurrentSpec& spec, const ParameterLayout& layout, co
       DirectionScratch<T>& scratch = workspace.directions[dir];
       run_direction<T>(spec, weights, input, output, dir * H_out, dir == 1,
                        io.h0 != nullptr ? io.h0 + index * B * H_out : nullptr, io.h_n + index * B * H_out, c,
-                       batch_sizes, packed, scratch, concurrent_directions ? 1 : step_threads(spec, B, available));
+                       batch_sizes, packed, scratch, directions_at_once ? 1 : step_threads(spec, B, available));
     };
-    if (concurrent_directions) {
+    if (directions_at_once) {
       auto both = [&](int thread, int threads) {
         for (Index dir = thread; dir < D; dir += threads) run_one(dir);
       };
@@ -265,13 +275,7 @@ void cell_forward(const RecurrentSpec& spec, const ParameterLayout& layout, cons
   packed.input.run(matrix_view(input, batch, spec.input_size, spec.input_size), weights.bias_ih,
                    matrix_view(scratch.input_gates.data(), batch, G, G));
   if (h0 == nullptr) std::fill(scratch.state.begin(), scratch.state.begin() + batch * H, T(0));
-  if (spec.kind == CellKind::LSTM) {
-    if (c0 != nullptr) {
-      std::copy(c0, c0 + batch * H, c1);
-    } else {
-      std::fill(c1, c1 + batch * H, T(0));
-    }
-  }
+  if (spec.kind == CellKind::LSTM) copy_or_zero(c0, c1, batch * H);
   recurrent_step<T>(spec, weights, matrix_view(static_cast<const T*>(scratch.input_gates.data()), batch, G, G),
                     matrix_view(h0 != nullptr ? h0 : scratch.state.data(), batch, H, H), c1,
                     matrix_view(h1, batch, H, H), *scratch.step, packed);

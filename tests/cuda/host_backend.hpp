@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The GPU plan's backend operations done with plain loops on the host: it checks the plan's logic
+// (layers, directions, steps, packed batches, layouts, aliasing) against the CPU modules on a machine
+// without a GPU. It records the operations it ran, so tests can also check what the plan asks for.
+
+#include <algorithm>
+#include <vector>
+
+#include <seqnet/cuda/detail/plan.hpp>
+
+namespace seqnet::test {
+
+template <typename T>
+struct HostBackend {
+  int forks = 0;
+  int products = 0;
+  int steps = 0;
+
+  void gemm(Index m, Index n, Index k, const T* a, Index lda, const T* w, T* c, Index ldc) {
+    ++products;
+    for (Index i = 0; i < m; ++i)
+      for (Index j = 0; j < n; ++j) {
+        T sum = 0;
+        for (Index p = 0; p < k; ++p) sum += a[i * lda + p] * w[j * k + p];
+        c[i * ldc + j] = sum;
+      }
+  }
+  void pointwise(const cuda::detail::PointwiseArgs<T>& args) {
+    for (Index row = 0; row < args.rows; ++row)
+      for (Index unit = 0; unit < args.hidden; ++unit) cuda::detail::pointwise_element(args, row, unit);
+  }
+  void recurrent(const detail::RecurrentSpec& spec, const cuda::detail::StepArgs<T>& step) {
+    ++steps;
+    cuda::detail::recurrent_by_products(*this, spec, step);
+  }
+  void copy_rows(const T* src, Index lds, T* dst, Index ldd, Index rows, Index cols) {
+    for (Index r = 0; r < rows; ++r) std::copy(src + r * lds, src + r * lds + cols, dst + r * ldd);
+  }
+  void zero(T* data, Index count) { std::fill(data, data + count, T(0)); }
+  void permute(const T* src, T* dst, const Index* order, Index seq, Index batch, Index width, bool batch_first,
+               bool inverse) {
+    const std::vector<Index> indices(order, order + batch);
+    detail::permute_batch<T>({src, seq, batch, width, batch_first}, {dst, seq, batch, width, batch_first}, indices,
+                             inverse);
+  }
+  void dropout(T* data, Index count, double p, Generator& generator) {
+    detail::dropout_in_place(data, count, p, generator);
+  }
+  void fork() { ++forks; }
+  void direction(Index) {}
+  void join() {}
+};
+
+}  // namespace seqnet::test

@@ -97,19 +97,27 @@ struct PointwiseArgs {
   Index ld_h = 0;
 };
 
-/// Unit `unit` of row `row`: gathers its gate values, adds the biases, applies `gate_update`.
-template <typename T>
-SEQNET_HOST_DEVICE void pointwise_element(const PointwiseArgs<T>& a, Index row, Index unit) {
+/// Unit `unit` of row `row` with its recurrent pre-activations from `recurrent(g)` (`h W_hh^T`, no
+/// bias): gathers the input part, adds the biases, applies `gate_update`. The pointwise kernel reads
+/// `recurrent` from `gh`; the fused step kernel passes the sums it has just reduced.
+template <typename T, typename Recurrent>
+SEQNET_HOST_DEVICE void gate_element(const PointwiseArgs<T>& a, Index row, Index unit, const Recurrent& recurrent) {
   const int gates = a.kind == CellKind::LSTM ? 4 : a.kind == CellKind::GRU ? 3 : 1;
   T x[max_gates], h[max_gates];
   for (int g = 0; g < gates; ++g) {
     const Index column = g * a.hidden + unit;
     x[g] = a.gx[row * a.ld_gx + column] + (a.bias_ih != nullptr ? a.bias_ih[column] : T(0));
-    h[g] = a.gh[row * a.ld_gh + column] + (a.bias_hh != nullptr ? a.bias_hh[column] : T(0));
+    h[g] = recurrent(g) + (a.bias_hh != nullptr ? a.bias_hh[column] : T(0));
   }
   const T h_prev = a.kind == CellKind::GRU ? a.h_prev[row * a.ld_h_prev + unit] : T(0);
   T* c = a.c != nullptr ? a.c + row * a.hidden + unit : nullptr;
   a.h[row * a.ld_h + unit] = gate_update(a.kind, a.relu, x, h, h_prev, c);
+}
+
+/// Unit `unit` of row `row` of the pointwise half of a step, `gh` holding `h W_hh^T`.
+template <typename T>
+SEQNET_HOST_DEVICE void pointwise_element(const PointwiseArgs<T>& a, Index row, Index unit) {
+  gate_element(a, row, unit, [&](int g) { return a.gh[row * a.ld_gh + g * a.hidden + unit]; });
 }
 
 }  // namespace seqnet::cuda::detail

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include "../device_tensor.hpp"
+#include "../error.hpp"
+#include "kernels.hpp"
+#include "plan.hpp"
+
+namespace seqnet::cuda::detail {
+
+/// What a GPU module runs on: its stream (and a second one, so a bidirectional layer's directions run
+/// concurrently), one cuBLAS handle per stream, the events that fork and join them, and its reusable
+/// device buffers. One per module; not shared between threads.
+template <typename T>
+class Context {
+ public:
+  static constexpr std::size_t cublas_workspace_bytes = std::size_t(32) << 20;  // NVIDIA's figure for Hopper
+
+  Context() {
+    require_device();
+    check_cuda(cudaGetDevice(&device_), "cudaGetDevice");
+    check_cuda(cudaStreamCreate(&own_stream_), "cudaStreamCreate");
+    check_cuda(cudaStreamCreate(&side_stream_), "cudaStreamCreate");
+    check_cuda(cudaEventCreateWithFlags(&fork_, cudaEventDisableTiming), "cudaEventCreate");
+    check_cuda(cudaEventCreateWithFlags(&join_, cudaEventDisableTiming), "cudaEventCreate");
+    for (int i = 0; i < 2; ++i) {
+      check_cublas(cublasCreate(&handles_[i]), "cublasCreate");
+      // A workspace of its own keeps cuBLAS from allocating while a CUDA graph is being captured.
+      cublas_workspace_[i] = DeviceBuffer<unsigned char>(static_cast<Index>(cublas_workspace_bytes), own_stream_);
+      check_cublas(cublasSetWorkspace(handles_[i], cublas_workspace_[i].data(), cublas_workspace_bytes),
+                   "cublasSetWorkspace");
+    }
+    set_stream(own_stream_);
+    check_cublas(cublasSetStream(handles_[1], side_stream_), "cublasSetStream");
+    check_cuda(cudaStreamSynchronize(own_stream_), "cudaStreamSynchronize");  // the workspaces exist
+  }
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+  ~Context() {
+    reset_graph();
+    // Release in stream order, then the streams themselves.
+    workspace = DeviceBuffer<T>();
+    order = DeviceBuffer<Index>();
+    mask = DeviceBuffer<T>();
+    converted = DeviceBuffer<T>();
+    (void)cudaStreamSynchronize(stream_);
+    for (int i = 0; i < 2; ++i) {
+      (void)cublasDestroy(handles_[i]);
+      cublas_workspace_[i] = DeviceBuffer<unsigned char>();
+    }
+    (void)cudaStreamSynchronize(own_stream_);
+    (void)cudaEventDestroy(fork_);
+    (void)cudaEventDestroy(join_);
+    (void)cudaStreamDestroy(side_stream_);
+    (void)cudaStreamDestroy(own_stream_);
+  }
+
+  int device() const noexcept { return device_; }
+  cudaStream_t stream() const noexcept { return stream_; }
+  cudaStream_t side_stream() const noexcept { return side_stream_; }
+  cublasHandle_t handle(int direction) const noexcept { return handles_[direction]; }
+  cudaEvent_t fork_event() const noexcept { return fork_; }
+  cudaEvent_t join_event() const noexcept { return join_; }
+
+  void set_stream(cudaStream_t stream) {
+    stream_ = stream;
+    check_cublas(cublasSetStream(handles_[0], stream), "cublasSetStream");
+    reset_graph();
+  }
+  void allow_tf32(bool on) {
+    for (auto handle : handles_)
+      check_cublas(cublasSetMathMode(handle, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+                   "cublasSetMathMode");
+  }
+
+  /// Runs `enqueue()` (which issues the whole forward pass on `stream()`) directly, or through a CUDA
+  /// graph: captured on the first call with a given `key` and replayed while the key stays the same
+  /// (a changed key updates the instantiated graph in place when its topology allows).
+  template <typename Enqueue>
+  void launch(bool use_graph, const std::vector<std::int64_t>& key, Enqueue&& enqueue) {
+    // The legacy default stream cannot be captured.
+    if (!use_graph || stream_ == nullptr) {
+      enqueue();
+      return;
+    }
+    if (graph_exec_ != nullptr && key == graph_key_) {
+      check_cuda(cudaGraphLaunch(graph_exec_, stream_), "cudaGraphLaunch");
+      return;
+    }
+    cudaGraph_t graph = nullptr;
+    check_cuda(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+    try {
+      enqueue();
+    } catch (...) {
+      (void)cudaStreamEndCapture(stream_, &graph);
+      if (graph != nullptr) (void)cudaGraphDestroy(graph);
+      throw;
+    }
+    check_cuda(cudaStreamEndCapture(stream_, &graph), "cudaStreamEndCapture");
+    bool updated = false;
+    if (graph_exec_ != nullptr) {
+      cudaGraphExecUpdateResultInfo info{};
+      updated = cudaGraphExecUpdate(graph_exec_, graph, &info) == cudaSuccess;
+      if (!updated) {
+        (void)cudaGetLastError();
+        reset_graph();
+      }
+    }
+    if (!updated) {
+      const cudaError_t status = cudaGraphInstantiate(&graph_exec_, graph, 0);
+      if (status != cudaSuccess) {
+        graph_exec_ = nullptr;
+        (void)cudaGraphDestroy(graph);
+        check_cuda(status, "cudaGraphInstantiate");
+      }
+    }
+    (void)cudaGraphDestroy(graph);
+    graph_key_ = key;
+    check_cuda(cudaGraphLaunch(graph_exec_, stream_), "cudaGraphLaunch");
+  }
+
+  void reset_graph() noexcept {
+    if (graph_exec_ != nullptr) (void)cudaGraphExecDestroy(graph_exec_);
+    graph_exec_ = nullptr;
+    graph_key_.clear();
+  }
+
+  DeviceBuffer<T> workspace;  ///< the plan's workspace, grown when a call needs more
+  DeviceBuffer<Index> order;  ///< a packed batch's sorted order
+  DeviceBuffer<T> mask;       ///< dropout multipliers
+  DeviceBuffer<T> converted;  ///< an fp16/bf16 input converted to T
+  std::vector<T> host_mask;
+
+ private:
+  int device_ = 0;
+  cudaStream_t own_stream_ = nullptr;
+  cudaStream_t side_stream_ = nullptr;
+  cudaStream_t stream_ = nullptr;
+  cudaEvent_t fork_ = nullptr;
+  cudaEvent_t join_ = nullptr;
+  cublasHandle_t handles_[2] = {nullptr, nullptr};
+  DeviceBuffer<unsigned char> cublas_workspace_[2];
+  cudaGraphExec_t graph_exec_ = nullptr;
+  std::vector<std::int64_t> graph_key_;
+};
+
+inline cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                                const float* alpha, const float* a, int lda, const float* b, int ldb,
+                                const float* beta, float* c, int ldc) {
+  return cublasSgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+inline cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                                const double* alpha, const double* a, int lda, const double* b, int ldb,
+                                const double* beta, double* c, int ldc) {
+  return cublasDgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/// The plan's operations as cuBLAS calls and kernel launches on the context's streams. Nothing here
+/// synchronises with the host.
+template <typename T>
+class DeviceBackend {
+ public:
+  explicit DeviceBackend(Context<T>& context) : context_(context) {}
+
+  /// `c = a w^T`, all row-major: in cuBLAS's column-major terms `c^T = w a^T`, i.e. op(W^T) = T, op(A^T) = N.
+  void gemm(Index m, Index n, Index k, const T* a, Index lda, const T* w, T* c, Index ldc) {
+    if (m == 0 || n == 0) return;
+    const T one = 1, zero = 0;
+    check_cublas(gemm_call(context_.handle(direction_), CUBLAS_OP_T, CUBLAS_OP_N, narrow(n), narrow(m), narrow(k),
+                           &one, w, narrow(k), a, narrow(lda), &zero, c, narrow(ldc)),
+                 "cublas gemm");
+  }
+  void pointwise(const PointwiseArgs<T>& args) {
+    const Index total = args.rows * args.hidden;
+    if (total == 0) return;
+    pointwise_kernel<T><<<grid_for(total), block_threads, 0, stream()>>>(args);
+    check_launch("seqnet pointwise_kernel");
+  }
+  /// Up to `fused_max_rows` rows: one fused launch; more: a cuBLAS product and the pointwise kernel.
+  void recurrent(const RecurrentSpec& spec, const StepArgs<T>& step) {
+    if (step.rows > fused_max_rows) {
+      recurrent_by_products(*this, spec, step);
+      return;
+    }
+    project_after(*this, spec, step, [&] {
+      FusedStepArgs<T> args;
+      args.p = step.pointwise(spec);
+      args.weight_hh = step.weight_hh;
+      args.k = spec.output_size();
+      constexpr int warps = block_threads / 32;
+      const unsigned blocks = static_cast<unsigned>((spec.hidden_size + warps - 1) / warps);
+      if (step.rows <= 1) {
+        fused_step_kernel<T, 1><<<blocks, block_threads, 0, stream()>>>(args);
+      } else if (step.rows <= 2) {
+        fused_step_kernel<T, 2><<<blocks, block_threads, 0, stream()>>>(args);
+      } else if (step.rows <= 4) {
+        fused_step_kernel<T, 4><<<blocks, block_threads, 0, stream()>>>(args);
+      } else {
+        fused_step_kernel<T, fused_max_rows><<<blocks, block_threads, 0, stream()>>>(args);
+      }
+      check_launch("seqnet fused_step_kernel");
+    });
+  }
+  void copy_rows(const T* src, Index lds, T* dst, Index ldd, Index rows, Index cols) {
+    if (rows == 0 || cols == 0) return;
+    check_cuda(cudaMemcpy2DAsync(dst, static_cast<std::size_t>(ldd) * sizeof(T), src,
+                                 static_cast<std::size_t>(lds) * sizeof(T), static_cast<std::size_t>(cols) * sizeof(T),
+                                 static_cast<std::size_t>(rows), cudaMemcpyDeviceToDevice, stream()),
+               "cudaMemcpy2DAsync");
+  }
+  void zero(T* data, Index count) {
+    if (count > 0)
+      check_cuda(cudaMemsetAsync(data, 0, static_cast<std::size_t>(count) * sizeof(T), stream()), "cudaMemsetAsync");
+  }
+  void permute(const T* src, T* dst, const Index* order, Index seq, Index batch, Index width, bool batch_first,
+               bool inverse) {
+    const Index total = seq * batch * width;
+    if (total == 0) return;
+    permute_kernel<T><<<grid_for(total), block_threads, 0, stream()>>>(src, dst, order, seq, batch, width,
+                                                                       batch_first, inverse);
+    check_launch("seqnet permute_kernel");
+  }
+  /// The mask is drawn on the host from the module's generator (the CPU's sequence) and uploaded, so
+  /// this path is never captured into a graph.
+  void dropout(T* data, Index count, double p, Generator& generator) {
+    dropout_mask(context_.host_mask, count, p, generator);
+    context_.mask.reserve(count, stream());
+    check_cuda(cudaMemcpyAsync(context_.mask.data(), context_.host_mask.data(), static_cast<std::size_t>(count) * sizeof(T),
+                               cudaMemcpyHostToDevice, stream()),
+               "cudaMemcpyAsync (dropout mask)");
+    multiply_kernel<T><<<grid_for(count), block_threads, 0, stream()>>>(data, context_.mask.data(), count);
+    check_launch("seqnet multiply_kernel");
+    // No wait needed before the next layer reuses `mask`: its upload is ordered after this kernel on the
+    // stream, and a copy from pageable memory has read `host_mask` when it returns.
+  }
+  void fork() {
+    check_cuda(cudaEventRecord(context_.fork_event(), context_.stream()), "cudaEventRecord");
+    check_cuda(cudaStreamWaitEvent(context_.side_stream(), context_.fork_event(), 0), "cudaStreamWaitEvent");
+  }
+  void direction(Index dir) { direction_ = dir == 0 ? 0 : 1; }
+  void join() {
+    check_cuda(cudaEventRecord(context_.join_event(), context_.side_stream()), "cudaEventRecord");
+    check_cuda(cudaStreamWaitEvent(context_.stream(), context_.join_event(), 0), "cudaStreamWaitEvent");
+    direction_ = 0;
+  }
+
+ private:
+  cudaStream_t stream() const { return direction_ == 0 ? context_.stream() : context_.side_stream(); }
+  static int narrow(Index value) {
+    seqnet::detail::check<value_error>(value <= 0x7fffffff, "seqnet::cuda: a matrix extent of ", value,
+                                       " exceeds cuBLAS's int range");
+    return static_cast<int>(value);
+  }
+
+  Context<T>& context_;
+  int direction_ = 0;
+};
+
+}  // namespace seqnet::cuda::detail

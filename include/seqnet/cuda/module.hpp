@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <cuda_runtime.h>
+
+#include "../detail/recurrent_module.hpp"
+#include "../random.hpp"
+#include "../sequence_lengths.hpp"
+#include "detail/backend.hpp"
+#include "detail/plan.hpp"
+#include "device_tensor.hpp"
+#include "error.hpp"
+
+namespace seqnet::cuda {
+
+/// One parameter of a GPU module: its device memory and PyTorch shape.
+template <typename T>
+struct DeviceParameter {
+  T* data;
+  Shape shape;
+  Index size() const noexcept { return shape.numel(); }
+};
+
+template <typename T>
+using NamedDeviceParameters = std::vector<std::pair<std::string, DeviceParameter<T>>>;
+
+namespace detail {
+
+/// A read-only device tensor argument of any rank (states are rank-checked at run time, as on the CPU).
+template <typename T>
+struct DeviceArg {
+  const T* data;
+  Shape shape;
+};
+
+template <typename T, int R>
+DeviceArg<T> device_arg(const DeviceTensor<T, R>& tensor) {
+  return {tensor.data(), tensor.shape()};
+}
+
+/// Base of every GPU module: the CPU module's spec, parameter layout and names, with the parameters in
+/// device memory (one flat buffer in `named_parameters()` order, like the CPU's), a `Context` to run on,
+/// and the checked forward driver shared by the stacked modules and the cells.
+template <typename T>
+class DeviceModule {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "GPU modules take float or double");
+
+ public:
+  using Scalar = T;
+
+  DeviceModule(DeviceModule&&) noexcept = default;
+  DeviceModule& operator=(DeviceModule&&) noexcept = default;
+  virtual ~DeviceModule() = default;
+
+  /// What Python's `repr(module)` prints for the CPU module.
+  std::string repr() const { return spec_.repr(); }
+  const seqnet::detail::RecurrentSpec& spec() const noexcept { return spec_; }
+
+  /// Parameters in PyTorch's order, as device pointers with their shapes.
+  NamedDeviceParameters<T> named_parameters() const {
+    NamedDeviceParameters<T> out;
+    for (const auto& entry : layout_.table.entries)
+      out.emplace_back(entry.name, DeviceParameter<T>{params_.data() + entry.offset, entry.shape});
+    return out;
+  }
+  /// One parameter by PyTorch name; an unknown name throws `key_error`.
+  DeviceParameter<T> parameter(const std::string& name) const {
+    const auto* entry = layout_.table.find(name);
+    seqnet::detail::check<key_error>(entry != nullptr, "'", spec_.name(), "' object has no attribute '", name, "'");
+    return {params_.data() + entry->offset, entry->shape};
+  }
+  Index num_parameters() const noexcept { return layout_.table.total_size; }
+  /// All parameters back to back in device memory, in the CPU module's `flat_parameters()` layout.
+  T* flat_parameters() const noexcept { return params_.data(); }
+
+  /// Copies the parameters of a CPU module of the same configuration in (on `stream()`).
+  void load_parameters(const seqnet::detail::RecurrentModule<T>& cpu) {
+    check_same_spec(cpu.spec());
+    check_cuda(cudaMemcpyAsync(params_.data(), cpu.flat_parameters(), bytes(), cudaMemcpyHostToDevice, stream()),
+               "cudaMemcpyAsync (parameters to device)");
+  }
+  /// Copies the parameters out into a CPU module of the same configuration; waits for `stream()`.
+  void store_parameters(seqnet::detail::RecurrentModule<T>& cpu) const {
+    check_same_spec(cpu.spec());
+    check_cuda(cudaMemcpyAsync(cpu.flat_parameters(), params_.data(), bytes(), cudaMemcpyDeviceToHost, stream()),
+               "cudaMemcpyAsync (parameters to host)");
+    check_cuda(cudaStreamSynchronize(stream()), "cudaStreamSynchronize");
+  }
+
+  /// Training mode: inter-layer dropout is active (masks drawn on the host from `set_generator`'s
+  /// generator, the same elements the CPU module would drop). Starts as the CPU module was.
+  void train(bool on = true) noexcept { training_ = on; }
+  void eval() noexcept { training_ = false; }
+  bool is_training() const noexcept { return training_; }
+  void set_generator(Generator& generator) noexcept { generator_ = &generator; }
+
+  /// The stream every forward call is issued on, and its results allocated on. By default the module's
+  /// own stream (created blocking, so it is ordered with work on the legacy default stream).
+  cudaStream_t stream() const noexcept { return context_->stream(); }
+  void set_stream(cudaStream_t stream) { context_->set_stream(stream); }
+  /// Replay each forward call's launches as one CUDA graph while shapes and buffers repeat (default on;
+  /// never on the legacy default stream, nor in training mode with dropout).
+  void use_cuda_graphs(bool on) noexcept { graphs_ = on; }
+  bool uses_cuda_graphs() const noexcept { return graphs_; }
+  /// Lets cuBLAS use TF32 tensor cores for fp32 products (faster, about 1e-3 relative error; off by default).
+  void allow_tf32(bool on) { context_->allow_tf32(on); }
+
+ protected:
+  explicit DeviceModule(const seqnet::detail::RecurrentModule<T>& cpu)
+      : spec_(cpu.spec()),
+        layout_(spec_),
+        context_(std::make_unique<Context<T>>()),
+        params_(layout_.table.total_size, context_->stream()),
+        training_(cpu.is_training()) {
+    load_parameters(cpu);
+  }
+
+  template <int R>
+  struct Result {
+    DeviceTensor<T, R> output, h, c;
+  };
+
+  /// Checks, allocates the results on `stream()` and issues the forward pass; never waits for the device.
+  template <typename In, int R>
+  Result<R> run(const DeviceTensor<In, R>& input, const DeviceArg<T>* h0, const DeviceArg<T>* c0,
+                const SequenceLengths* lengths) const {
+    Context<T>& context = *context_;
+    check_cuda(cudaSetDevice(context.device()), "cudaSetDevice");
+    const Shape* h_shape = h0 != nullptr ? &h0->shape : nullptr;
+    const Shape* c_shape = c0 != nullptr ? &c0->shape : nullptr;
+    const CallShape call = spec_.is_cell ? cell_call(spec_, input.shape(), h_shape, c_shape)
+                                         : module_call(spec_, input.shape(), h_shape, c_shape, lengths);
+    const cudaStream_t s = stream();
+    const bool lstm = spec_.kind == CellKind::LSTM;
+    Result<R> result{DeviceTensor<T, R>(call.output, s), spec_.is_cell ? DeviceTensor<T, R>() : DeviceTensor<T, R>(call.h, s),
+                     lstm ? DeviceTensor<T, R>(call.c, s) : DeviceTensor<T, R>()};
+
+    const StackPlan<T> plan(spec_, layout_, call.dims, call.has_lengths ? &call.packed : nullptr);
+    context.workspace.reserve(plan.workspace_size(), s);
+    if (plan.permuted()) {
+      const auto& order = call.packed.sorted_indices;
+      context.order.reserve(static_cast<Index>(order.size()), s);
+      check_cuda(cudaMemcpyAsync(context.order.data(), order.data(), order.size() * sizeof(Index),
+                                 cudaMemcpyHostToDevice, s),
+                 "cudaMemcpyAsync (batch order)");
+    }
+    const T* input_data = nullptr;
+    if constexpr (std::is_same_v<In, T>) {
+      input_data = input.data();
+    } else {
+      context.converted.reserve(input.size(), s);
+      input_data = context.converted.data();
+    }
+    seqnet::detail::StackIO<T> io;
+    io.input = input_data;
+    io.h0 = h0 != nullptr ? h0->data : nullptr;
+    io.c0 = c0 != nullptr ? c0->data : nullptr;
+    io.output = result.output.data();
+    io.h_n = spec_.is_cell ? result.output.data() : result.h.data();
+    io.c_n = lstm ? result.c.data() : nullptr;
+
+    const bool dropout = training_ && spec_.dropout > 0.0 && spec_.num_layers > 1;
+    std::vector<std::int64_t> key = {call.dims.seq_len, call.dims.batch, call.dims.batched, call.dims.batch_first,
+                                     call.has_lengths, training_};
+    for (Index n : call.packed.batch_sizes) key.push_back(n);
+    for (const void* p : {static_cast<const void*>(input.data()), static_cast<const void*>(io.input),
+                          static_cast<const void*>(io.h0), static_cast<const void*>(io.c0),
+                          static_cast<const void*>(io.output), static_cast<const void*>(io.h_n),
+                          static_cast<const void*>(io.c_n), static_cast<const void*>(context.workspace.data()),
+                          static_cast<const void*>(context.order.data()), static_cast<const void*>(params_.data())})
+      key.push_back(static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(p)));
+
+    context.launch(graphs_ && !dropout, key, [&] {
+      if constexpr (!std::is_same_v<In, T>) {
+        if (input.size() > 0) {
+          convert_kernel<In, T><<<grid_for(input.size()), block_threads, 0, s>>>(input.data(), context.converted.data(),
+                                                                                 input.size());
+          check_launch("seqnet convert_kernel");
+        }
+      }
+      DeviceBackend<T> backend(context);
+      plan.run(backend, params_.data(), io, context.workspace.data(), context.order.data(), training_, *generator_);
+    });
+    return result;
+  }
+
+ private:
+  std::size_t bytes() const { return static_cast<std::size_t>(num_parameters()) * sizeof(T); }
+  void check_same_spec(const seqnet::detail::RecurrentSpec& other) const {
+    seqnet::detail::check<value_error>(other.repr() == spec_.repr() && other.kind == spec_.kind &&
+                                           other.nonlinearity == spec_.nonlinearity,
+                                       "parameters of ", other.repr(), " do not fit ", spec_.repr());
+  }
+
+  seqnet::detail::RecurrentSpec spec_;
+  seqnet::detail::ParameterLayout layout_;
+  std::unique_ptr<Context<T>> context_;  // declared before params_: its stream allocates them
+  DeviceBuffer<T> params_;
+  bool training_ = true;
+  bool graphs_ = true;
+  Generator* generator_ = &default_generator();
+};
+
+}  // namespace detail
+}  // namespace seqnet::cuda

@@ -67,6 +67,41 @@ TEMPLATE_TEST_CASE("results are bitwise identical for 1, 2 and 3 threads", "[thr
   CHECK(seqnet::detail::ThreadPool::instance().parallel_regions() - parallel_before >= 10);
 }
 
+TEMPLATE_TEST_CASE("cell steps and frozen modules are bitwise identical for 1, 2 and 3 threads", "[threads]", float,
+                   double) {
+  using T = TestType;
+  seqnet::Generator generator(10);
+  seqnet::LSTMCell<T> lstm_cell(seqnet::LSTMCellOptions(48, 96), generator);
+  seqnet::GRUCell<T> gru_cell(seqnet::GRUCellOptions(48, 96), generator);
+  seqnet::RNNCell<T> rnn_cell(seqnet::RNNCellOptions(48, 160), generator);
+  seqnet::GRU<T> gru(seqnet::GRUOptions(48, 96).num_layers(2), generator);
+  gru_cell.freeze_weights();
+  gru.freeze_weights();
+  const Tensor<T, 2> x = seqnet::randn<T>(24, 48);
+  const Tensor<T, 2> h = seqnet::randn<T>(24, 96), c = seqnet::randn<T>(24, 96), h_rnn = seqnet::randn<T>(24, 160);
+  const Tensor<T, 3> xs = seqnet::randn<T>(7, 24, 48);
+  const seqnet::LSTMStateRef<T> state(h, c);
+
+  const auto lstm_1 = run_with_threads(1, lstm_cell, x, state);
+  const auto gru_1 = run_with_threads(1, gru_cell, x, h);
+  const auto rnn_1 = run_with_threads(1, rnn_cell, x, h_rnn);
+  const auto stacked_1 = run_with_threads(1, gru, xs);
+  const long parallel_before = seqnet::detail::ThreadPool::instance().parallel_regions();
+  for (int threads : {2, 3}) {
+    INFO(threads << " threads");
+    const auto lstm_n = run_with_threads(threads, lstm_cell, x, state);
+    CHECK(seqnet_test::identical(lstm_n.first, lstm_1.first));
+    CHECK(seqnet_test::identical(lstm_n.second, lstm_1.second));
+    CHECK(seqnet_test::identical(run_with_threads(threads, gru_cell, x, h), gru_1));
+    CHECK(seqnet_test::identical(run_with_threads(threads, rnn_cell, x, h_rnn), rnn_1));
+    const auto stacked_n = run_with_threads(threads, gru, xs);
+    CHECK(seqnet_test::identical(stacked_n.first, stacked_1.first));
+    CHECK(seqnet_test::identical(stacked_n.second, stacked_1.second));
+  }
+  // Each cell step (24 rows x G*H x H multiply-adds >= step_threads' threshold) ran as a parallel region.
+  CHECK(seqnet::detail::ThreadPool::instance().parallel_regions() - parallel_before >= 6);
+}
+
 TEST_CASE("set_num_threads", "[threads]") {
   CHECK(seqnet::get_num_threads() == 1);
   {

@@ -48,10 +48,10 @@ class CellModule : public RecurrentModule<T> {
     const Shape state_shape = dims.batched ? Shape{dims.batch, spec.hidden_size} : Shape{spec.hidden_size};
     const bool lstm = spec.kind == CellKind::LSTM;
     Result<R> result{make_tensor<T, R>(state_shape), lstm ? make_tensor<T, R>(state_shape) : Tensor<T, R>()};
-    this->workspace_.with([&](StackWorkspace<T>& workspace) {
+    this->with_workspace([&](StackWorkspace<T>& workspace) {
       cell_forward<T>(spec, this->layout_, this->params_.data(), dims.batch, input.data(),
                       h0 != nullptr ? h0->data : nullptr, c0 != nullptr ? c0->data : nullptr, result.h.data(),
-                      lstm ? result.c.data() : nullptr, workspace.directions[0], workspace.cell_weights);
+                      lstm ? result.c.data() : nullptr, workspace);
     });
     return result;
   }

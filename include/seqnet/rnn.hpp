@@ -50,7 +50,7 @@ class StackedModule : public RecurrentModule<T> {
     io.output = result.output.data();
     io.h_n = result.h_n.data();
     io.c_n = lstm ? result.c_n.data() : nullptr;
-    this->workspace_.with([&](StackWorkspace<T>& workspace) {
+    this->with_workspace([&](StackWorkspace<T>& workspace) {
       forward_stack<T>(spec, this->layout_, this->params_.data(), dims, io, this->training_, this->generator(),
                        lengths != nullptr ? &packed : nullptr, workspace);
     });

@@ -109,6 +109,11 @@ TEST_CASE("a steady-state forward allocates only the tensors it returns", "[allo
     const auto h0 = seqnet::randn<float>(2, 6, 64);
     require_steady_state_allocations(gru, 6, 32, false, 0, h0);
   }
+  SECTION("frozen weights: packed once, kept between calls") {
+    seqnet::LSTM<float> lstm(seqnet::LSTMOptions(64, 96).num_layers(2).proj_size(32));
+    lstm.freeze_weights();
+    require_steady_state_allocations(lstm, 8, 64, false, 0);
+  }
   SECTION("training-mode dropout") {
     seqnet::RNN<float> rnn(seqnet::RNNOptions(32, 64).num_layers(3).dropout(0.3));
     rnn.train();
@@ -130,6 +135,25 @@ TEST_CASE("a steady-state cell step allocates only the states it returns", "[all
   (void)gru_cell(x_double);
   CHECK(allocations_during([&] { (void)lstm_cell(x); }) == 2);
   CHECK(allocations_during([&] { (void)gru_cell(x_double); }) == 1);
+  // Frozen, alternating one-row (in place) and several-row (packed) steps.
+  lstm_cell.freeze_weights();
+  const auto row = seqnet::randn<float>(1, 64);
+  (void)lstm_cell(x);
+  (void)lstm_cell(row);
+  CHECK(allocations_during([&] {
+          (void)lstm_cell(row);
+          (void)lstm_cell(x);
+        }) == 4);
+}
+
+TEST_CASE("cell steps shared by two threads allocate only the states they return", "[allocation][threads]") {
+  seqnet::set_num_threads(2);
+  seqnet::LSTMCell<float> cell(128, 256);
+  cell.freeze_weights();
+  const auto x = seqnet::randn<float>(32, 128);
+  (void)cell(x);
+  CHECK(allocations_during([&] { (void)cell(x); }) == 2);
+  seqnet::set_num_threads(1);
 }
 
 TEST_CASE("a stream's steady-state steps allocate nothing", "[allocation][stream]") {

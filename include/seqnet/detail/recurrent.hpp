@@ -76,10 +76,7 @@ void run_direction(const RecurrentSpec& spec, const DirectionWeights<T>& w, Sequ
   SequenceBuffer<T> gates{scratch.input_gates.data(), S, B, G, input.batch_first};
   weights.reserve(spec, S * B, B);
   StepWorkspace<T>& workspace = *scratch.step;
-  // Threads other than the caller pack their inputs into buffers of their own.
-  const Index gemm_space = weights.workspace_size();
-  if (static_cast<int>(scratch.thread_gemm.size()) < threads - 1) scratch.thread_gemm.resize(static_cast<std::size_t>(threads - 1));
-  for (int i = 0; i < threads - 1; ++i) ensure_size(scratch.thread_gemm[static_cast<std::size_t>(i)], gemm_space);
+  scratch.reserve_threads(threads, weights.workspace_size());
 
   // The initial state is h0 itself, or zeros / a packed batch's running state in the scratch buffer
   // (a packed batch keeps its state apart from the output, whose finished rows are zero).
@@ -89,8 +86,7 @@ void run_direction(const RecurrentSpec& spec, const DirectionWeights<T>& w, Sequ
 
   SpinBarrier barrier(threads);
   auto region = [&](int thread, int team_size) {
-    const StepTeam<T> team{thread, team_size, team_size > 1 ? &barrier : nullptr,
-                           thread == 0 ? nullptr : scratch.thread_gemm[static_cast<std::size_t>(thread - 1)].data()};
+    const StepTeam<T> team = scratch.team(thread, team_size, barrier);
     team.run(weights.input, input.rows(), w.bias_ih, gates.rows());
     team.sync();
     Index previous = -1;
@@ -259,26 +255,43 @@ void forward_stack(const RecurrentSpec& spec, const ParameterLayout& layout, con
 namespace seqnet::detail {
 
 /// One cell step (RNNCell, LSTMCell, GRUCell): the input projection and `recurrent_step`, the same kernels
-/// the layer loop uses. `h0`/`c0` may be null (zeros); `c1` is only touched for LSTM.
+/// the layer loop uses, shared among threads as a layer's steps are. `h0`/`c0` may be null (zeros); `c1`
+/// is only touched for LSTM.
 template <typename T>
 void cell_forward(const RecurrentSpec& spec, const ParameterLayout& layout, const T* params, Index batch,
-                  const T* input, const T* h0, const T* c0, T* h1, T* c1, DirectionScratch<T>& scratch,
-                  PackedDirection<T>& packed) {
+                  const T* input, const T* h0, const T* c0, T* h1, T* c1, StackWorkspace<T>& workspace) {
   const Index G = spec.gate_size(), H = spec.hidden_size;
   if (batch == 0) return;  // h1 and c1 are empty
+  DirectionScratch<T>& scratch = workspace.directions[0];
   scratch.reserve(spec, 1, batch);
   const auto weights = DirectionWeights<T>::at(params, layout.directions.front(), spec.input_size);
-  // One step uses each weight once. A single row multiplies by the parameters in place (a matrix-vector
-  // product); more rows still gain from the packed kernel, since any GEMM packs the weight anyway.
-  packed.pack(spec, weights, batch > 1);
+  // A single row multiplies by the parameters in place (a matrix-vector product reads each weight once
+  // anyway). More rows use the packed kernel: packing costs no more than the packing inside any GEMM,
+  // and a frozen module keeps the packed weights, so its steps pay only for their products.
+  const bool one_row = batch == 1;
+  PackedDirection<T>& packed = one_row ? workspace.cell_gemv : workspace.cell_weights;
+  if (one_row) {
+    packed.pack(spec, weights, false);
+  } else {
+    if (!workspace.weights_current) packed.pack(spec, weights);
+    workspace.weights_current = workspace.keep_weights;
+  }
   packed.reserve(spec, batch, batch);
-  packed.input.run(matrix_view(input, batch, spec.input_size, spec.input_size), weights.bias_ih,
-                   matrix_view(scratch.input_gates.data(), batch, G, G));
+  const int threads = one_row ? 1 : step_threads(spec, batch, get_num_threads());
+  scratch.reserve_threads(threads, packed.workspace_size());
   if (h0 == nullptr) std::fill(scratch.state.begin(), scratch.state.begin() + batch * H, T(0));
   if (spec.kind == CellKind::LSTM) copy_or_zero(c0, c1, batch * H);
-  recurrent_step<T>(spec, weights, matrix_view(static_cast<const T*>(scratch.input_gates.data()), batch, G, G),
-                    matrix_view(h0 != nullptr ? h0 : scratch.state.data(), batch, H, H), c1,
-                    matrix_view(h1, batch, H, H), *scratch.step, packed);
+
+  const MatrixView<T> gates = matrix_view(scratch.input_gates.data(), batch, G, G);
+  SpinBarrier barrier(threads);
+  auto region = [&](int thread, int team_size) {
+    const StepTeam<T> team = scratch.team(thread, team_size, barrier);
+    // recurrent_step's first barrier also publishes these input projections to every thread.
+    team.run(packed.input, matrix_view(input, batch, spec.input_size, spec.input_size), weights.bias_ih, gates);
+    recurrent_step<T>(spec, weights, as_const(gates), matrix_view(h0 != nullptr ? h0 : scratch.state.data(), batch, H, H),
+                      c1, matrix_view(h1, batch, H, H), *scratch.step, packed, team);
+  };
+  ThreadPool::instance().run(threads, region);
 }
 
 }  // namespace seqnet::detail

@@ -22,6 +22,17 @@ struct DirectionScratch {
   std::unique_ptr<StepWorkspace<T>> step;
   Index step_batch = 0;
 
+  /// Packing space for `threads - 1` helper threads (the caller uses the products' own).
+  void reserve_threads(int threads, Index gemm_space) {
+    if (static_cast<int>(thread_gemm.size()) < threads - 1) thread_gemm.resize(static_cast<std::size_t>(threads - 1));
+    for (int i = 0; i < threads - 1; ++i) ensure_size(thread_gemm[static_cast<std::size_t>(i)], gemm_space);
+  }
+  /// Thread `thread`'s part in a team of `threads` (after `reserve_threads(threads, ...)`).
+  StepTeam<T> team(int thread, int threads, SpinBarrier& barrier) {
+    return {thread, threads, threads > 1 ? &barrier : nullptr,
+            thread == 0 ? nullptr : thread_gemm[static_cast<std::size_t>(thread - 1)].data()};
+  }
+
   void reserve(const RecurrentSpec& spec, Index seq_len, Index batch) {
     ensure_size(input_gates, seq_len * batch * spec.gate_size());
     ensure_size(state, batch * spec.output_size());
@@ -41,9 +52,10 @@ struct StackWorkspace {
   DirectionScratch<T> directions[2];
   std::vector<T> sorted[4];          ///< a packed batch in sorted order: input, output, h, c
   std::vector<PackedDirection<T>> weights;  ///< per layer and direction, packed from the parameters
-  PackedDirection<T> cell_weights;          ///< a cell's weights (used in place, never packed)
-  /// Keep `weights` from one call to the next (a stream: its parameters are packed once) instead of
-  /// packing the parameters again on every call (a module: its parameters may have been written).
+  PackedDirection<T> cell_weights;          ///< a cell's weights for steps of several rows (packed)
+  PackedDirection<T> cell_gemv;             ///< a cell's weights for one-row steps (used in place)
+  /// Keep the packed weights (`weights`, `cell_weights`) from one call to the next (a stream, a frozen
+  /// module) instead of packing the parameters again on every call (they may have been written).
   bool keep_weights = false;
   bool weights_current = false;
 
@@ -75,8 +87,18 @@ class WorkspaceCache {
   WorkspaceCache() = default;
   WorkspaceCache(const WorkspaceCache&) {}
   WorkspaceCache(WorkspaceCache&&) noexcept {}
-  WorkspaceCache& operator=(const WorkspaceCache&) { return *this; }
-  WorkspaceCache& operator=(WorkspaceCache&&) noexcept { return *this; }
+  // The module's parameters were replaced: what was packed from the old ones must go.
+  WorkspaceCache& operator=(const WorkspaceCache&) {
+    invalidate();
+    return *this;
+  }
+  WorkspaceCache& operator=(WorkspaceCache&&) noexcept {
+    invalidate();
+    return *this;
+  }
+
+  /// Makes the next call pack the weights again. Not for use while a call runs.
+  void invalidate() noexcept { workspace_.weights_current = false; }
 
   /// Calls `f(StackWorkspace<T>&)` with the cached workspace, or with a temporary one if another
   /// thread is using it.

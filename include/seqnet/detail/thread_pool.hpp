@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -32,9 +33,20 @@ class SpinBarrier {
   std::atomic<unsigned> generation_{0};
 };
 
+/// A pause inside a spin-wait loop: lets the sibling hyper-thread run and saves power.
+inline void spin_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 /// seqnet's worker threads, started on first use and kept for the life of the process, so a forward
 /// call pays no thread start-up. One parallel region runs at a time; a caller that finds the pool busy
 /// (another thread's forward) runs its region on its own thread instead.
+///
+/// After a region a worker spins for a while (`spin_time`) before it sleeps, as OpenMP runtimes do: a
+/// cell step or a small layer is a region of a few microseconds, and waking a sleeping thread costs
+/// about as much, so back-to-back calls would otherwise run slower on two threads than on one.
 class ThreadPool {
  public:
   static ThreadPool& instance() {
@@ -50,7 +62,7 @@ class ThreadPool {
   ~ThreadPool() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
+      stopping_.store(true, std::memory_order_release);
     }
     wake_.notify_all();
     for (auto& worker : workers_) worker.join();
@@ -71,16 +83,23 @@ class ThreadPool {
     }
     start_workers(wanted - 1);
     parallel_regions_.fetch_add(1, std::memory_order_relaxed);
+    remaining_.store(wanted - 1, std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = {&invoke<Region>, &region, wanted};
-      remaining_ = wanted - 1;
-      ++generation_;
+      generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     region(0, wanted);
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return remaining_ == 0; });
+    // The workers run the same amount of work, so they finish about when the caller does; yielding after
+    // a short spin lets a worker that shares this core (an oversubscribed machine) finish.
+    for (int spins = 0; remaining_.load(std::memory_order_acquire) != 0; ++spins) {
+      if (spins < 2000) {
+        spin_pause();
+      } else {
+        std::this_thread::yield();
+      }
+    }
   }
 
  private:
@@ -89,6 +108,7 @@ class ThreadPool {
     void* region = nullptr;
     int threads = 0;
   };
+  static constexpr std::chrono::microseconds spin_time{200};
 
   ThreadPool() = default;
 
@@ -102,35 +122,45 @@ class ThreadPool {
     while (static_cast<int>(workers_.size()) < count) {
       // A new worker starts from the current generation, so it never mistakes the last region for a new one.
       const int index = static_cast<int>(workers_.size()) + 1;
-      workers_.emplace_back([this, index, seen = generation_] { work(index, seen); });
+      workers_.emplace_back([this, index, seen = generation_.load(std::memory_order_relaxed)] { work(index, seen); });
     }
   }
 
+  /// Whether a region newer than `seen` was published, or the pool is stopping.
+  bool signalled(unsigned seen) const {
+    return generation_.load(std::memory_order_acquire) != seen || stopping_.load(std::memory_order_acquire);
+  }
+
   void work(int index, unsigned seen) {
-    std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-      const Job job = job_;
+      const auto deadline = std::chrono::steady_clock::now() + spin_time;
+      for (int spins = 1; !signalled(seen); ++spins) {
+        spin_pause();
+        if (spins % 64 == 0 && std::chrono::steady_clock::now() > deadline) break;
+      }
+      Job job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return signalled(seen); });
+        if (stopping_.load(std::memory_order_relaxed)) return;
+        seen = generation_.load(std::memory_order_relaxed);
+        job = job_;
+      }
       if (index >= job.threads) continue;
-      lock.unlock();
       job.call(job.region, index, job.threads);
-      lock.lock();
-      if (--remaining_ == 0) done_.notify_one();
+      remaining_.fetch_sub(1, std::memory_order_acq_rel);
     }
   }
 
   std::atomic<long> parallel_regions_{0};
   std::mutex region_mutex_;
-  std::mutex mutex_;
+  std::mutex mutex_;  ///< guards job_ and sleeping on wake_
   std::condition_variable wake_;
-  std::condition_variable done_;
   std::vector<std::thread> workers_;
   Job job_;
-  unsigned generation_ = 0;
-  int remaining_ = 0;
-  bool stopping_ = false;
+  std::atomic<unsigned> generation_{0};
+  std::atomic<int> remaining_{0};
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace seqnet::detail

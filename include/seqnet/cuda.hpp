@@ -15,10 +15,7 @@
 #define EIGEN_NO_CUDA
 #endif
 
-#pragma nv_diagnostic push
-#pragma nv_diag_suppress 1675  // "unrecognized GCC pragma" (GCC unroll hints in the CPU kernels)
 #include "seqnet.hpp"
-#pragma nv_diagnostic pop
 
 #include "cuda/cell.hpp"
 #include "cuda/device_tensor.hpp"

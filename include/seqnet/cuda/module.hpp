@@ -109,6 +109,9 @@ class DeviceModule {
   /// never on the legacy default stream, nor in training mode with dropout).
   void use_cuda_graphs(bool on) noexcept { graphs_ = on; }
   bool uses_cuda_graphs() const noexcept { return graphs_; }
+  /// A debugging aid: fill every result with NaN (all bytes 0xFF) before the forward pass writes it, so
+  /// an element the pass fails to write shows up. Off by default (it costs a memset per result).
+  void poison_results(bool on) noexcept { poison_ = on; }
   /// Lets cuBLAS use TF32 tensor cores for fp32 products (faster, about 1e-3 relative error; off by default).
   void allow_tf32(bool on) { context_->allow_tf32(on); }
 
@@ -142,6 +145,9 @@ class DeviceModule {
     Result<R> result{DeviceTensor<T, R>(call.output, s), spec_.is_cell ? DeviceTensor<T, R>() : DeviceTensor<T, R>(call.h, s),
                      lstm ? DeviceTensor<T, R>(call.c, s) : DeviceTensor<T, R>()};
 
+    if (poison_) {
+      for (DeviceTensor<T, R>* t : {&result.output, &result.h, &result.c}) t->fill_bytes(0xFF, s);
+    }
     const StackPlan<T> plan(spec_, layout_, call.dims, call.has_lengths ? &call.packed : nullptr);
     context.workspace.reserve(plan.workspace_size(), s);
     if (plan.permuted()) {
@@ -205,6 +211,7 @@ class DeviceModule {
   DeviceBuffer<T> params_;
   bool training_ = true;
   bool graphs_ = true;
+  bool poison_ = false;
   Generator* generator_ = &default_generator();
 };
 

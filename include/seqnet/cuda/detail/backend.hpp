@@ -37,7 +37,8 @@ class Context {
       check_cublas(cublasSetWorkspace(handles_[i], cublas_workspace_[i].data(), cublas_workspace_bytes),
                    "cublasSetWorkspace");
     }
-    set_stream(own_stream_);
+    stream_ = own_stream_;
+    check_cublas(cublasSetStream(handles_[0], own_stream_), "cublasSetStream");
     check_cublas(cublasSetStream(handles_[1], side_stream_), "cublasSetStream");
     check_cuda(cudaStreamSynchronize(own_stream_), "cudaStreamSynchronize");  // the workspaces exist
   }
@@ -69,7 +70,16 @@ class Context {
   cudaEvent_t fork_event() const noexcept { return fork_; }
   cudaEvent_t join_event() const noexcept { return join_; }
 
+  /// Moves the module to `stream`. Work already issued finishes first and the reusable buffers are
+  /// released on the stream they were allocated on, so nothing is ever freed on a stream the caller may
+  /// destroy later (results are the caller's: each is freed on the stream it was allocated on).
   void set_stream(cudaStream_t stream) {
+    check_cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+    workspace = DeviceBuffer<T>();
+    order = DeviceBuffer<Index>();
+    mask = DeviceBuffer<T>();
+    converted = DeviceBuffer<T>();
+    check_cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
     stream_ = stream;
     check_cublas(cublasSetStream(handles_[0], stream), "cublasSetStream");
     reset_graph();
@@ -78,11 +88,14 @@ class Context {
     for (auto handle : handles_)
       check_cublas(cublasSetMathMode(handle, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
                    "cublasSetMathMode");
+    reset_graph();  // a captured graph holds the kernels cuBLAS chose under the old mode
   }
 
   /// Runs `enqueue()` (which issues the whole forward pass on `stream()`) directly, or through a CUDA
-  /// graph: captured on the first call with a given `key` and replayed while the key stays the same
-  /// (a changed key updates the instantiated graph in place when its topology allows).
+  /// graph. `key` names everything the launches depend on (shapes, lengths, buffer addresses): a key seen
+  /// twice in a row is captured, and replayed while it repeats; a changed key updates the instantiated
+  /// graph in place when its topology allows. A key that changes on every call is never captured, so
+  /// such calls do not pay for a capture they cannot reuse.
   template <typename Enqueue>
   void launch(bool use_graph, const std::vector<std::int64_t>& key, Enqueue&& enqueue) {
     // The legacy default stream cannot be captured.
@@ -92,6 +105,11 @@ class Context {
     }
     if (graph_exec_ != nullptr && key == graph_key_) {
       check_cuda(cudaGraphLaunch(graph_exec_, stream_), "cudaGraphLaunch");
+      return;
+    }
+    if (key != last_key_) {
+      last_key_ = key;
+      enqueue();
       return;
     }
     cudaGraph_t graph = nullptr;
@@ -130,6 +148,7 @@ class Context {
     if (graph_exec_ != nullptr) (void)cudaGraphExecDestroy(graph_exec_);
     graph_exec_ = nullptr;
     graph_key_.clear();
+    last_key_.clear();
   }
 
   DeviceBuffer<T> workspace;  ///< the plan's workspace, grown when a call needs more
@@ -149,6 +168,7 @@ class Context {
   DeviceBuffer<unsigned char> cublas_workspace_[2];
   cudaGraphExec_t graph_exec_ = nullptr;
   std::vector<std::int64_t> graph_key_;
+  std::vector<std::int64_t> last_key_;
 };
 
 inline cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
@@ -185,6 +205,7 @@ class DeviceBackend {
   }
   /// Up to `fused_max_rows` rows: one fused launch; more: a cuBLAS product and the pointwise kernel.
   void recurrent(const RecurrentSpec& spec, const StepArgs<T>& step) {
+    if (step.rows == 0) return;  // a packed batch past its longest sequence
     if (step.rows > fused_max_rows) {
       recurrent_by_products(*this, spec, step);
       return;

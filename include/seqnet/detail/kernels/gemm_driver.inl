@@ -8,7 +8,7 @@
 
 #if defined(__clang__)
 #define SEQNET_GEMM_UNROLL _Pragma("clang loop unroll(full)")
-#elif defined(__GNUC__)
+#elif defined(__GNUC__) && !defined(__CUDACC__)  // nvcc's front end rejects GCC's unroll pragma
 #define SEQNET_GEMM_UNROLL _Pragma("GCC unroll 16")
 #else
 #define SEQNET_GEMM_UNROLL

@@ -46,7 +46,9 @@ struct HostBackend {
                              inverse);
   }
   void dropout(T* data, Index count, double p, Generator& generator) {
-    detail::dropout_in_place(data, count, p, generator);
+    std::vector<T> mask;
+    cuda::detail::append_dropout_mask(mask, count, p, generator);
+    for (Index i = 0; i < count; ++i) data[i] *= mask[static_cast<std::size_t>(i)];
   }
   void fork() { ++forks; }
   void direction(Index) {}

@@ -17,13 +17,7 @@ class DeviceCell : public DeviceModule<T> {
   const Options& options() const noexcept { return options_; }
 
   /// A CPU cell with this cell's options and the parameters copied back (waits for `stream()`).
-  HostModule to_host() const {
-    Generator unused;
-    HostModule host(options_, unused);
-    this->store_parameters(host);
-    host.train(this->is_training());
-    return host;
-  }
+  HostModule to_host() const { return this->template host_copy<HostModule>(options_); }
 
  protected:
   explicit DeviceCell(const HostModule& host) : DeviceModule<T>(host), options_(host.options()) {}

@@ -125,6 +125,17 @@ class DeviceModule {
     load_parameters(cpu);
   }
 
+  /// A CPU module of type `HostModule` built from `options`, with this module's parameters and mode
+  /// (waits for `stream()`): what every `to_host()` returns.
+  template <typename HostModule, typename Options>
+  HostModule host_copy(const Options& options) const {
+    Generator unused;  // the parameters are overwritten; the caller's generator stays untouched
+    HostModule host(options, unused);
+    store_parameters(host);
+    host.train(is_training());
+    return host;
+  }
+
   template <int R>
   struct Result {
     DeviceTensor<T, R> output, h, c;
@@ -150,12 +161,20 @@ class DeviceModule {
     }
     const StackPlan<T> plan(spec_, layout_, call.dims, call.has_lengths ? &call.packed : nullptr);
     context.workspace.reserve(plan.workspace_size(), s);
-    if (plan.permuted()) {
+    if (plan.permuted() && context.uploaded_order != call.packed.sorted_indices) {
       const auto& order = call.packed.sorted_indices;
       context.order.reserve(static_cast<Index>(order.size()), s);
-      check_cuda(cudaMemcpyAsync(context.order.data(), order.data(), order.size() * sizeof(Index),
-                                 cudaMemcpyHostToDevice, s),
-                 "cudaMemcpyAsync (batch order)");
+      context.upload(context.order.data(), order.data(), static_cast<Index>(order.size()));
+      context.uploaded_order = order;
+    }
+    // Every layer's dropout mask, drawn in the order the plan applies them and uploaded at once.
+    const Index dropout_layers = plan.dropout_layers(training_);
+    if (dropout_layers > 0) {
+      context.host_mask.clear();
+      for (Index layer = 0; layer < dropout_layers; ++layer)
+        append_dropout_mask(context.host_mask, plan.dropout_size(), spec_.dropout, *generator_);
+      context.mask.reserve(static_cast<Index>(context.host_mask.size()), s);
+      context.upload(context.mask.data(), context.host_mask.data(), static_cast<Index>(context.host_mask.size()));
     }
     const T* input_data = nullptr;
     if constexpr (std::is_same_v<In, T>) {
@@ -172,7 +191,6 @@ class DeviceModule {
     io.h_n = spec_.is_cell ? result.output.data() : result.h.data();
     io.c_n = lstm ? result.c.data() : nullptr;
 
-    const bool dropout = training_ && spec_.dropout > 0.0 && spec_.num_layers > 1;
     std::vector<std::int64_t> key = {call.dims.seq_len, call.dims.batch, call.dims.batched, call.dims.batch_first,
                                      call.has_lengths, training_};
     for (Index n : call.packed.batch_sizes) key.push_back(n);
@@ -183,7 +201,8 @@ class DeviceModule {
                           static_cast<const void*>(context.order.data()), static_cast<const void*>(params_.data())})
       key.push_back(static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(p)));
 
-    context.launch(graphs_ && !dropout, key, [&] {
+    // A graph would replay one call's masks: training with dropout always runs directly.
+    context.launch(graphs_ && dropout_layers == 0, key, [&] {
       if constexpr (!std::is_same_v<In, T>) {
         if (input.size() > 0) {
           convert_kernel<In, T><<<grid_for(input.size()), block_threads, 0, s>>>(input.data(), context.converted.data(),

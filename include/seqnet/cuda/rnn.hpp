@@ -25,13 +25,7 @@ class HiddenStateDeviceModule : public DeviceModule<T> {
   const Options& options() const noexcept { return options_; }
 
   /// A CPU module with this module's options and the parameters copied back (waits for `stream()`).
-  HostModule to_host() const {
-    Generator unused;
-    HostModule host(options_, unused);
-    this->store_parameters(host);
-    host.train(this->is_training());
-    return host;
-  }
+  HostModule to_host() const { return this->template host_copy<HostModule>(options_); }
 
   /// From zero initial state. Returns `(output, h_n)`.
   template <typename In, int R>
@@ -114,13 +108,7 @@ class LSTM : public detail::DeviceModule<T> {
   const LSTMOptions& options() const noexcept { return options_; }
 
   /// A CPU module with this module's options and the parameters copied back (waits for `stream()`).
-  seqnet::LSTM<T> to_host() const {
-    Generator unused;
-    seqnet::LSTM<T> host(options_, unused);
-    this->store_parameters(host);
-    host.train(this->is_training());
-    return host;
-  }
+  seqnet::LSTM<T> to_host() const { return this->template host_copy<seqnet::LSTM<T>>(options_); }
 
   /// From zero states. Returns `(output, (h_n, c_n))`.
   template <typename In, int R>

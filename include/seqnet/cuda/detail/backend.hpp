@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -30,6 +31,7 @@ class Context {
     check_cuda(cudaStreamCreate(&side_stream_), "cudaStreamCreate");
     check_cuda(cudaEventCreateWithFlags(&fork_, cudaEventDisableTiming), "cudaEventCreate");
     check_cuda(cudaEventCreateWithFlags(&join_, cudaEventDisableTiming), "cudaEventCreate");
+    check_cuda(cudaEventCreateWithFlags(&upload_done_, cudaEventDisableTiming), "cudaEventCreate");
     for (int i = 0; i < 2; ++i) {
       check_cublas(cublasCreate(&handles_[i]), "cublasCreate");
       // A workspace of its own keeps cuBLAS from allocating while a CUDA graph is being captured.
@@ -59,6 +61,9 @@ class Context {
     (void)cudaStreamSynchronize(own_stream_);
     (void)cudaEventDestroy(fork_);
     (void)cudaEventDestroy(join_);
+    (void)cudaEventSynchronize(upload_done_);
+    (void)cudaEventDestroy(upload_done_);
+    if (staging_ != nullptr) (void)cudaFreeHost(staging_);
     (void)cudaStreamDestroy(side_stream_);
     (void)cudaStreamDestroy(own_stream_);
   }
@@ -77,6 +82,7 @@ class Context {
     check_cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
     workspace = DeviceBuffer<T>();
     order = DeviceBuffer<Index>();
+    uploaded_order.clear();
     mask = DeviceBuffer<T>();
     converted = DeviceBuffer<T>();
     check_cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
@@ -144,6 +150,26 @@ class Context {
     check_cuda(cudaGraphLaunch(graph_exec_, stream_), "cudaGraphLaunch");
   }
 
+  /// Copies `count` elements from host memory to `device` on `stream()` through this context's pinned
+  /// staging buffer: a copy from pageable memory may wait for the stream, one from pinned memory never
+  /// does. Waits only until the previous upload has been read out of the staging buffer.
+  template <typename U>
+  void upload(U* device, const U* host, Index count) {
+    const std::size_t bytes = static_cast<std::size_t>(count) * sizeof(U);
+    if (bytes == 0) return;
+    check_cuda(cudaEventSynchronize(upload_done_), "cudaEventSynchronize (staging buffer)");
+    if (bytes > staging_bytes_) {
+      if (staging_ != nullptr) check_cuda(cudaFreeHost(staging_), "cudaFreeHost");
+      staging_ = nullptr;
+      staging_bytes_ = 0;
+      check_cuda(cudaMallocHost(&staging_, bytes), "cudaMallocHost");
+      staging_bytes_ = bytes;
+    }
+    std::memcpy(staging_, host, bytes);
+    check_cuda(cudaMemcpyAsync(device, staging_, bytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync (upload)");
+    check_cuda(cudaEventRecord(upload_done_, stream_), "cudaEventRecord");
+  }
+
   void reset_graph() noexcept {
     if (graph_exec_ != nullptr) (void)cudaGraphExecDestroy(graph_exec_);
     graph_exec_ = nullptr;
@@ -153,7 +179,8 @@ class Context {
 
   DeviceBuffer<T> workspace;  ///< the plan's workspace, grown when a call needs more
   DeviceBuffer<Index> order;  ///< a packed batch's sorted order
-  DeviceBuffer<T> mask;       ///< dropout multipliers
+  std::vector<Index> uploaded_order;  ///< what `order` holds (uploaded again only when it changes)
+  DeviceBuffer<T> mask;       ///< dropout multipliers of every layer of one call
   DeviceBuffer<T> converted;  ///< an fp16/bf16 input converted to T
   std::vector<T> host_mask;
 
@@ -164,6 +191,9 @@ class Context {
   cudaStream_t stream_ = nullptr;
   cudaEvent_t fork_ = nullptr;
   cudaEvent_t join_ = nullptr;
+  cudaEvent_t upload_done_ = nullptr;  ///< recorded after each upload: the staging buffer is free again
+  void* staging_ = nullptr;            ///< pinned host memory
+  std::size_t staging_bytes_ = 0;
   cublasHandle_t handles_[2] = {nullptr, nullptr};
   DeviceBuffer<unsigned char> cublas_workspace_[2];
   cudaGraphExec_t graph_exec_ = nullptr;
@@ -248,18 +278,12 @@ class DeviceBackend {
                                                                        batch_first, inverse);
     check_launch("seqnet permute_kernel");
   }
-  /// The mask is drawn on the host from the module's generator (the CPU's sequence) and uploaded, so
-  /// this path is never captured into a graph.
-  void dropout(T* data, Index count, double p, Generator& generator) {
-    dropout_mask(context_.host_mask, count, p, generator);
-    context_.mask.reserve(count, stream());
-    check_cuda(cudaMemcpyAsync(context_.mask.data(), context_.host_mask.data(), static_cast<std::size_t>(count) * sizeof(T),
-                               cudaMemcpyHostToDevice, stream()),
-               "cudaMemcpyAsync (dropout mask)");
-    multiply_kernel<T><<<grid_for(count), block_threads, 0, stream()>>>(data, context_.mask.data(), count);
+  /// Multiplies by the next `count` values of `context.mask`, which the module drew on the host from its
+  /// generator (the CPU's sequence, `append_dropout_mask`) and uploaded before the pass.
+  void dropout(T* data, Index count, double, Generator&) {
+    multiply_kernel<T><<<grid_for(count), block_threads, 0, stream()>>>(data, context_.mask.data() + mask_used_, count);
     check_launch("seqnet multiply_kernel");
-    // No wait needed before the next layer reuses `mask`: its upload is ordered after this kernel on the
-    // stream, and a copy from pageable memory has read `host_mask` when it returns.
+    mask_used_ += count;
   }
   void fork() {
     check_cuda(cudaEventRecord(context_.fork_event(), context_.stream()), "cudaEventRecord");
@@ -282,6 +306,7 @@ class DeviceBackend {
 
   Context<T>& context_;
   int direction_ = 0;
+  Index mask_used_ = 0;
 };
 
 }  // namespace seqnet::cuda::detail

@@ -150,14 +150,15 @@ inline CallShape cell_call(const RecurrentSpec& spec, const Shape& input, const 
   return call;
 }
 
-/// The values `dropout` multiplies by: 0 with probability `p`, else `1 / (1 - p)`, drawn in the same
-/// order as the CPU's `dropout_in_place`, so a GPU module in training mode drops the same elements.
+/// Appends the `count` values `dropout` multiplies by: 0 with probability `p`, else `1 / (1 - p)`, drawn in
+/// the same order as the CPU's `dropout_in_place`, so a GPU module in training mode drops the same elements.
 template <typename T>
-void dropout_mask(std::vector<T>& mask, Index count, double p, Generator& generator) {
-  mask.assign(static_cast<std::size_t>(count), T(0));
+void append_dropout_mask(std::vector<T>& mask, Index count, double p, Generator& generator) {
+  const std::size_t start = mask.size();
+  mask.resize(start + static_cast<std::size_t>(count), T(0));
   if (p >= 1.0) return;  // the CPU draws nothing either
   const T scale = static_cast<T>(1.0 / (1.0 - p));
-  for (auto& m : mask) m = generator.bernoulli(p) ? T(0) : scale;
+  for (std::size_t i = start; i < mask.size(); ++i) mask[i] = generator.bernoulli(p) ? T(0) : scale;
 }
 
 /// Element offsets of everything a forward pass needs besides parameters and results, in one workspace.
@@ -209,6 +210,12 @@ class StackPlan {
   Index workspace_size() const { return ws_.total; }
   /// Whether `run` needs the batch order (`packed->sorted_indices`) in backend memory.
   bool permuted() const { return packed_ != nullptr && packed_->permuted; }
+  /// Elements `run` passes to `backend.dropout` after each layer but the last, in training mode (the
+  /// same for every layer): a backend may draw all masks before the pass, in this order.
+  Index dropout_size() const { return dims_.seq_len * dims_.batch * spec_.directions() * spec_.output_size(); }
+  Index dropout_layers(bool training) const {
+    return training && spec_.dropout > 0.0 && dims_.batch > 0 ? spec_.num_layers - 1 : 0;
+  }
 
   /// The whole stack. `order` is `packed->sorted_indices` in backend memory when `permuted()`.
   /// `io.h0` may alias `io.h_n` and `io.c0` `io.c_n`.
@@ -275,8 +282,7 @@ class StackPlan {
                       c, workspace);
       }
       if (D > 1) backend.join();
-      if (training && spec_.dropout > 0.0 && layer < L - 1)
-        backend.dropout(out_data, S * B * width, spec_.dropout, generator);
+      if (layer < dropout_layers(training)) backend.dropout(out_data, dropout_size(), spec_.dropout, generator);
     }
   }
 

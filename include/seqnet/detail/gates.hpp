@@ -2,31 +2,73 @@
 #pragma once
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "gemm.hpp"
+#include "kernels/gates_avx2.hpp"
+#include "kernels/gates_avx512.hpp"
+#include "kernels/gates_config.hpp"
 #include "spec.hpp"
 #include "thread_pool.hpp"
 
 namespace seqnet::detail {
 
+/// Runs the fused fp32 kernel of `kind` (tanh RNN, LSTM, GRU) for the instruction set the packed GEMM
+/// chose on this CPU (AVX-512F or AVX2 + FMA, compiled with target attributes, so a default build
+/// without -march flags has them). False where there is none: the caller's Eigen expression runs, as
+/// for double, whose golden tolerance (1e-10) is beyond the kernels' approximations. Defining
+/// SEQNET_EIGEN_GATES keeps Eigen's expressions for fp32 too (for comparisons).
+inline bool simd_gates(CellKind kind, const GateRows& rows) {
+#if SEQNET_GEMM_HAVE_X86_KERNELS && !defined(SEQNET_EIGEN_GATES)
+  switch (best_gemm_kernel()) {
+    case GemmKernel::Avx512:
+      kind == CellKind::LSTM  ? gates_avx512::lstm(rows)
+      : kind == CellKind::GRU ? gates_avx512::gru(rows)
+                              : gates_avx512::rnn_tanh(rows);
+      return true;
+    case GemmKernel::Avx2:
+      kind == CellKind::LSTM  ? gates_avx2::lstm(rows)
+      : kind == CellKind::GRU ? gates_avx2::gru(rows)
+                              : gates_avx2::rnn_tanh(rows);
+      return true;
+    default: break;
+  }
+#else
+  (void)kind;
+  (void)rows;
+#endif
+  return false;
+}
+
 /// The fused pointwise gate kernels: the only place the recurrence math lives. Both the cells and
 /// the layer loop call them. `gx` holds `x W_ih^T + b_ih`, `gh` holds `h W_hh^T + b_hh`, both `[batch, G*H]`
-/// with PyTorch's gate order (LSTM: i, f, g, o; GRU: r, z, n).
+/// with PyTorch's gate order (LSTM: i, f, g, o; GRU: r, z, n). fp32 runs the vector kernels of
+/// kernels/gates_driver.inl where the CPU has them, everything else Eigen's expressions below.
 template <typename T>
 void rnn_gates(ConstMatrixView<T> gx, ConstMatrixView<T> gh, Nonlinearity nonlinearity, MatrixView<T> h_next) {
   if (nonlinearity == Nonlinearity::Relu) {
     h_next = (gx + gh).cwiseMax(T(0));
-  } else {
-    h_next.array() = (gx.array() + gh.array()).tanh();
+    return;
   }
+  if constexpr (std::is_same_v<T, float>) {
+    if (simd_gates(CellKind::RNN, {gx.rows(), h_next.cols(), gx.data(), gx.outerStride(), gh.data(), gh.outerStride(),
+                                   nullptr, 0, nullptr, 0, h_next.data(), h_next.outerStride()}))
+      return;
+  }
+  h_next.array() = (gx.array() + gh.array()).tanh();
 }
 
 /// LSTM: `c' = f*c + i*g`, `h' = o*tanh(c')`; `c` is updated in place.
 template <typename T>
 void lstm_gates(ConstMatrixView<T> gx, ConstMatrixView<T> gh, MatrixView<T> c, MatrixView<T> h_next) {
   const Index H = c.cols();
+  if constexpr (std::is_same_v<T, float>) {
+    if (simd_gates(CellKind::LSTM, {gx.rows(), H, gx.data(), gx.outerStride(), gh.data(), gh.outerStride(), c.data(),
+                                    c.outerStride(), nullptr, 0, h_next.data(), h_next.outerStride()}))
+      return;
+  }
   auto gate = [&](Index k) { return gx.middleCols(k * H, H).array() + gh.middleCols(k * H, H).array(); };
   c.array() = gate(1).logistic() * c.array() + gate(0).logistic() * gate(2).tanh();
   h_next.array() = gate(3).logistic() * c.array().tanh();
@@ -38,6 +80,11 @@ void lstm_gates(ConstMatrixView<T> gx, ConstMatrixView<T> gh, MatrixView<T> c, M
 template <typename T>
 void gru_gates(ConstMatrixView<T> gx, ConstMatrixView<T> gh, ConstMatrixView<T> h_prev, MatrixView<T> h_next) {
   const Index H = h_prev.cols();
+  if constexpr (std::is_same_v<T, float>) {
+    if (simd_gates(CellKind::GRU, {gx.rows(), H, gx.data(), gx.outerStride(), gh.data(), gh.outerStride(), nullptr, 0,
+                                   h_prev.data(), h_prev.outerStride(), h_next.data(), h_next.outerStride()}))
+      return;
+  }
   auto x_part = [&](Index k) { return gx.middleCols(k * H, H).array(); };
   auto h_part = [&](Index k) { return gh.middleCols(k * H, H).array(); };
   // n goes through h_next so tanh runs once per element; the update is PyTorch's `n + z * (h - n)`.

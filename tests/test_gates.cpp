@@ -1,0 +1,121 @@
+// The fused fp32 gate kernels (detail/kernels/gates_*.hpp) against a double-precision evaluation of the
+// same equations, for every instruction set this CPU runs: widths with partial vectors, strided rows,
+// and pre-activations from tiny to saturating.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <functional>
+#include <random>
+#include <vector>
+
+#include <seqnet/seqnet.hpp>
+
+namespace {
+
+using seqnet::Index;
+using seqnet::detail::CellKind;
+using seqnet::detail::GateRows;
+
+double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+struct Case {
+  Index rows, hidden, gates, stride;  // stride: extra elements after each row
+  std::vector<float> gx, gh, c, h_prev, h_next;
+
+  Case(CellKind kind, Index rows_, Index hidden_, double scale, unsigned seed)
+      : rows(rows_), hidden(hidden_), gates(kind == CellKind::LSTM ? 4 : kind == CellKind::GRU ? 3 : 1), stride(5) {
+    std::mt19937 engine(seed);
+    std::normal_distribution<float> normal(0.0f, static_cast<float>(scale));
+    std::normal_distribution<float> state(0.0f, 1.0f);  // a hidden state is within [-1, 1], a cell state near
+    auto fill = [&](std::vector<float>& v, Index width, std::normal_distribution<float>& values) {
+      v.resize(static_cast<std::size_t>(rows * (width + stride)));
+      for (auto& x : v) x = values(engine);
+    };
+    fill(gx, gates * hidden, normal);
+    fill(gh, gates * hidden, normal);
+    fill(c, hidden, state);
+    fill(h_prev, hidden, state);
+    h_next.assign(static_cast<std::size_t>(rows * (hidden + stride)), 0.0f);
+  }
+  GateRows view() {
+    const Index g = gates * hidden + stride, h = hidden + stride;
+    return {rows, hidden, gx.data(), g, gh.data(), g, c.data(), h, h_prev.data(), h, h_next.data(), h};
+  }
+};
+
+/// Checks one kernel on one case against double precision: |got - want| <= 2e-6 * |want| + 1e-6, what
+/// Eigen's fp32 approximations (a few ulp, plus the rounding of c) stay within; the golden tolerance is 1e-5 and 1e-6.
+void check_kernel(CellKind kind, const std::function<void(const GateRows&)>& kernel, Index rows, Index hidden,
+                  double scale) {
+  Case k(kind, rows, hidden, scale, static_cast<unsigned>(rows * 131 + hidden));
+  const std::vector<float> c_before = k.c;
+  kernel(k.view());
+  const Index g = k.gates * hidden + k.stride, s = hidden + k.stride;
+  double worst = 0.0;
+  for (Index r = 0; r < rows; ++r) {
+    auto pre = [&](Index gate, Index j) {
+      return static_cast<double>(k.gx[static_cast<std::size_t>(r * g + gate * hidden + j)]) +
+             static_cast<double>(k.gh[static_cast<std::size_t>(r * g + gate * hidden + j)]);
+    };
+    for (Index j = 0; j < hidden; ++j) {
+      const auto at = static_cast<std::size_t>(r * s + j);
+      double want_h = 0.0, want_c = 0.0;
+      if (kind == CellKind::RNN) {
+        want_h = std::tanh(pre(0, j));
+      } else if (kind == CellKind::LSTM) {
+        want_c = sigmoid(pre(1, j)) * c_before[at] + sigmoid(pre(0, j)) * std::tanh(pre(2, j));
+        want_h = sigmoid(pre(3, j)) * std::tanh(want_c);
+        const double c_error = std::abs(k.c[at] - want_c) / (2e-6 * std::abs(want_c) + 1e-6);
+        worst = std::max(worst, c_error);
+      } else {
+        const auto gate = [&](Index n) { return static_cast<std::size_t>(r * g + n * hidden + j); };
+        const double reset = sigmoid(pre(0, j)), update = sigmoid(pre(1, j));
+        const double n = std::tanh(k.gx[gate(2)] + reset * k.gh[gate(2)]);
+        want_h = n + update * (k.h_prev[at] - n);
+      }
+      worst = std::max(worst, std::abs(k.h_next[at] - want_h) / (2e-6 * std::abs(want_h) + 1e-6));
+    }
+    // The padding after each row is never written.
+    for (Index j = hidden; j < s; ++j) CHECK(k.h_next[static_cast<std::size_t>(r * s + j)] == 0.0f);
+  }
+  INFO("rows " << rows << ", hidden " << hidden << ", scale " << scale);
+  CHECK(worst <= 1.0);
+}
+
+void check_isa(const std::function<void(CellKind, const GateRows&)>& run) {
+  for (CellKind kind : {CellKind::RNN, CellKind::LSTM, CellKind::GRU}) {
+    INFO("kind " << static_cast<int>(kind));
+    for (Index hidden : {1, 7, 8, 15, 16, 17, 37, 64})
+      for (double scale : {1e-3, 0.5, 3.0, 60.0})
+        check_kernel(kind, [&](const GateRows& rows) { run(kind, rows); }, 3, hidden, scale);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("fp32 gate kernels match double precision", "[gates]") {
+#if SEQNET_GEMM_HAVE_X86_KERNELS
+  using seqnet::detail::GemmKernel;
+  if (seqnet::detail::gemm_kernel_supported(GemmKernel::Avx512)) {
+    SECTION("AVX-512") {
+      check_isa([](CellKind kind, const GateRows& rows) {
+        namespace k = seqnet::detail::gates_avx512;
+        kind == CellKind::LSTM ? k::lstm(rows) : kind == CellKind::GRU ? k::gru(rows) : k::rnn_tanh(rows);
+      });
+    }
+  }
+  if (seqnet::detail::gemm_kernel_supported(GemmKernel::Avx2)) {
+    SECTION("AVX2") {
+      check_isa([](CellKind kind, const GateRows& rows) {
+        namespace k = seqnet::detail::gates_avx2;
+        kind == CellKind::LSTM ? k::lstm(rows) : kind == CellKind::GRU ? k::gru(rows) : k::rnn_tanh(rows);
+      });
+    }
+  }
+#endif
+  SECTION("whatever gates.hpp dispatches to (or Eigen)") {
+    check_isa([](CellKind kind, const GateRows& rows) {
+      if (!seqnet::detail::simd_gates(kind, rows)) SUCCEED("no vector kernel on this CPU");
+    });
+  }
+}

@@ -228,3 +228,76 @@ TEST_CASE("GPU results follow the module's stream without host synchronisation",
   }  // everything allocated on `user` is freed before it is destroyed
   REQUIRE(cudaStreamDestroy(user) == cudaSuccess);
 }
+
+TEST_CASE("GPU graphs: a sorted batch after an unsorted one with the same batch sizes", "[cuda]") {
+  // {3, 6, 1, 5} and {6, 5, 3, 1} pack to the same batch sizes; only the first permutes. The graph
+  // captured for the first must not be replayed for the second.
+  seqnet::Generator init(11);
+  seqnet::GRU<float> host(seqnet::GRUOptions(5, 16), init);
+  host.eval();
+  cuda::GRU<float> device(host);
+  seqnet::manual_seed(12);
+  const Tensor<float, 3> x = seqnet::randn<float>(6, 4, 5);
+  const cudaStream_t s = device.stream();
+  const auto x_d = cuda::to_device(x, s);
+  for (const std::vector<Index>& l : {std::vector<Index>{3, 6, 1, 5}, std::vector<Index>{3, 6, 1, 5},
+                                      std::vector<Index>{3, 6, 1, 5}, std::vector<Index>{6, 5, 3, 1},
+                                      std::vector<Index>{6, 5, 3, 1}, std::vector<Index>{6, 5, 3, 1}}) {
+    const SequenceLengths lengths = SequenceLengths(l).enforce_sorted(false);
+    auto [out, h_n] = host(x, lengths);
+    auto [out_d, h_d] = device(x_d, lengths);
+    check_close(out_d.to_host(s), out);
+    check_close(h_d.to_host(s), h_n);
+  }
+}
+
+TEST_CASE("GPU modules: move assignment, empty device tensors", "[cuda]") {
+  seqnet::Generator init(13);
+  seqnet::GRU<float> a(seqnet::GRUOptions(4, 8), init), b(seqnet::GRUOptions(4, 8), init);
+  cuda::GRU<float> a_d(a), b_d(b);
+  a_d = std::move(b_d);  // a_d's own memory and streams are released first
+  seqnet::manual_seed(14);
+  const Tensor<float, 3> x = seqnet::randn<float>(3, 2, 4);
+  auto [out_d, h_d] = a_d(cuda::to_device(x, a_d.stream()));
+  check_close(out_d.to_host(a_d.stream()), std::get<0>(b(x)));
+  const cuda::DeviceTensor<float, 3> empty;
+  CHECK(empty.size() == 0);
+  CHECK(empty.shape() == seqnet::Shape{0, 0, 0});
+  CHECK(empty.to_host().size() == 0);
+}
+
+TEST_CASE("GPU modules inside the caller's own CUDA graph", "[cuda]") {
+  seqnet::Generator init(15);
+  seqnet::LSTM<float> host(seqnet::LSTMOptions(6, 32).bidirectional(true), init);
+  host.eval();
+  cuda::LSTM<float> device(host);
+  cudaStream_t user = nullptr;
+  REQUIRE(cudaStreamCreateWithFlags(&user, cudaStreamNonBlocking) == cudaSuccess);
+  seqnet::manual_seed(16);
+  const Tensor<float, 3> x = seqnet::randn<float>(8, 3, 6);
+  {
+    device.set_stream(user);
+    const auto x_d = cuda::to_device(x, user);
+    cuda::DeviceTensor<float, 3> out_d;
+    device(x_d);  // a first call outside the capture sizes the module's workspace
+    REQUIRE(cudaStreamSynchronize(user) == cudaSuccess);
+    // The module sees a capturing stream and records into the caller's graph instead of its own. Its
+    // results are allocated inside the capture, so they become part of the graph's memory.
+    cudaGraph_t graph = nullptr;
+    REQUIRE(cudaStreamBeginCapture(user, cudaStreamCaptureModeThreadLocal) == cudaSuccess);
+    {
+      auto [out, hc] = device(x_d);
+      out_d = std::move(out);
+    }
+    REQUIRE(cudaStreamEndCapture(user, &graph) == cudaSuccess);
+    cudaGraphExec_t exec = nullptr;
+    REQUIRE(cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess);
+    REQUIRE(cudaGraphLaunch(exec, user) == cudaSuccess);
+    auto [out, hc] = host(x);
+    check_close(out_d.to_host(user), out);
+    REQUIRE(cudaGraphExecDestroy(exec) == cudaSuccess);
+    REQUIRE(cudaGraphDestroy(graph) == cudaSuccess);
+    device.set_stream(nullptr);
+  }
+  REQUIRE(cudaStreamDestroy(user) == cudaSuccess);
+}

@@ -88,7 +88,9 @@ class DeviceTensor {
   using Scalar = T;
   static constexpr int rank = R;
 
-  DeviceTensor() = default;
+  /// Empty: shape `[0, ..., 0]` (rank `R`), no memory. (A rank-0 `Shape` would report one element
+  /// behind a null pointer.)
+  DeviceTensor() : shape_(std::vector<Index>(static_cast<std::size_t>(R), 0)) {}
   /// Uninitialised device memory of `shape` (rank `R`), allocated on `stream`.
   explicit DeviceTensor(const Shape& shape, cudaStream_t stream = nullptr)
       : shape_(checked(shape)), buffer_(shape.numel(), stream) {}
@@ -96,7 +98,7 @@ class DeviceTensor {
   T* data() noexcept { return buffer_.data(); }
   const T* data() const noexcept { return buffer_.data(); }
   const Shape& shape() const noexcept { return shape_; }
-  Index size() const noexcept { return shape_.numel(); }
+  Index size() const noexcept { return buffer_.size(); }  // shape().numel(), 0 when nothing is allocated
   Index dimension(Index i) const { return shape_[i]; }
   /// The stream the memory was allocated on and will be freed on.
   cudaStream_t stream() const noexcept { return buffer_.stream(); }

@@ -56,8 +56,22 @@ class DeviceModule {
   using Scalar = T;
 
   DeviceModule(DeviceModule&&) noexcept = default;
-  DeviceModule& operator=(DeviceModule&&) noexcept = default;
-  virtual ~DeviceModule() = default;
+  /// Releases this module's memory and streams (as the destructor does) before taking `other`'s.
+  DeviceModule& operator=(DeviceModule&& other) noexcept {
+    if (this != &other) {
+      release();
+      spec_ = std::move(other.spec_);
+      layout_ = std::move(other.layout_);
+      context_ = std::move(other.context_);
+      params_ = std::move(other.params_);
+      training_ = other.training_;
+      graphs_ = other.graphs_;
+      poison_ = other.poison_;
+      generator_ = other.generator_;
+    }
+    return *this;
+  }
+  virtual ~DeviceModule() { release(); }
 
   /// What Python's `repr(module)` prints for the CPU module.
   std::string repr() const { return spec_.repr(); }
@@ -164,7 +178,7 @@ class DeviceModule {
     if (plan.permuted() && context.uploaded_order != call.packed.sorted_indices) {
       const auto& order = call.packed.sorted_indices;
       context.order.reserve(static_cast<Index>(order.size()), s);
-      context.upload(context.order.data(), order.data(), static_cast<Index>(order.size()));
+      context.upload(Context<T>::Staging::order, context.order.data(), order.data(), static_cast<Index>(order.size()));
       context.uploaded_order = order;
     }
     // Every layer's dropout mask, drawn in the order the plan applies them and uploaded at once.
@@ -174,7 +188,8 @@ class DeviceModule {
       for (Index layer = 0; layer < dropout_layers; ++layer)
         append_dropout_mask(context.host_mask, plan.dropout_size(), spec_.dropout, *generator_);
       context.mask.reserve(static_cast<Index>(context.host_mask.size()), s);
-      context.upload(context.mask.data(), context.host_mask.data(), static_cast<Index>(context.host_mask.size()));
+      context.upload(Context<T>::Staging::mask, context.mask.data(), context.host_mask.data(),
+                     static_cast<Index>(context.host_mask.size()));
     }
     const T* input_data = nullptr;
     if constexpr (std::is_same_v<In, T>) {
@@ -191,8 +206,14 @@ class DeviceModule {
     io.h_n = spec_.is_cell ? result.output.data() : result.h.data();
     io.c_n = lstm ? result.c.data() : nullptr;
 
+    // The input's element type picks the conversion kernel; `permuted()` whether the permutes run (an
+    // unsorted and a sorted batch of the same lengths have the same batch sizes and buffers).
+    constexpr std::int64_t input_type = std::is_same_v<In, T> ? 0 : std::is_same_v<In, half> ? 1
+                                        : std::is_same_v<In, bfloat16>                     ? 2
+                                        : std::is_same_v<In, float>                        ? 3
+                                                                                           : 4;
     std::vector<std::int64_t> key = {call.dims.seq_len, call.dims.batch, call.dims.batched, call.dims.batch_first,
-                                     call.has_lengths, training_};
+                                     call.has_lengths, training_, plan.permuted(), input_type};
     for (Index n : call.packed.batch_sizes) key.push_back(n);
     for (const void* p : {static_cast<const void*>(input.data()), static_cast<const void*>(io.input),
                           static_cast<const void*>(io.h0), static_cast<const void*>(io.c0),
@@ -218,6 +239,14 @@ class DeviceModule {
 
  private:
   std::size_t bytes() const { return static_cast<std::size_t>(num_parameters()) * sizeof(T); }
+  /// The parameters are freed on the context's own stream (where they were allocated) but read on
+  /// `stream()`, which `set_stream` may have made another: wait for `stream()` first, then free them
+  /// while that own stream still exists, then the context.
+  void release() noexcept {
+    if (context_ != nullptr) (void)cudaStreamSynchronize(context_->stream());
+    params_ = DeviceBuffer<T>();
+    context_.reset();
+  }
   void check_same_spec(const seqnet::detail::RecurrentSpec& other) const {
     seqnet::detail::check<value_error>(other.repr() == spec_.repr() && other.kind == spec_.kind &&
                                            other.nonlinearity == spec_.nonlinearity,

@@ -26,47 +26,32 @@ class Context {
 
   Context() {
     require_device();
-    check_cuda(cudaGetDevice(&device_), "cudaGetDevice");
-    check_cuda(cudaStreamCreate(&own_stream_), "cudaStreamCreate");
-    check_cuda(cudaStreamCreate(&side_stream_), "cudaStreamCreate");
-    check_cuda(cudaEventCreateWithFlags(&fork_, cudaEventDisableTiming), "cudaEventCreate");
-    check_cuda(cudaEventCreateWithFlags(&join_, cudaEventDisableTiming), "cudaEventCreate");
-    check_cuda(cudaEventCreateWithFlags(&upload_done_, cudaEventDisableTiming), "cudaEventCreate");
-    for (int i = 0; i < 2; ++i) {
-      check_cublas(cublasCreate(&handles_[i]), "cublasCreate");
-      // A workspace of its own keeps cuBLAS from allocating while a CUDA graph is being captured.
-      cublas_workspace_[i] = DeviceBuffer<unsigned char>(static_cast<Index>(cublas_workspace_bytes), own_stream_);
-      check_cublas(cublasSetWorkspace(handles_[i], cublas_workspace_[i].data(), cublas_workspace_bytes),
-                   "cublasSetWorkspace");
+    try {
+      check_cuda(cudaGetDevice(&device_), "cudaGetDevice");
+      check_cuda(cudaStreamCreate(&own_stream_), "cudaStreamCreate");
+      // Only ever ordered by the fork/join events, so it need not (and must not, while a capture is in
+      // progress) synchronise with the legacy default stream.
+      check_cuda(cudaStreamCreateWithFlags(&side_stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+      check_cuda(cudaEventCreateWithFlags(&fork_, cudaEventDisableTiming), "cudaEventCreate");
+      check_cuda(cudaEventCreateWithFlags(&join_, cudaEventDisableTiming), "cudaEventCreate");
+      for (auto& slot : staging_)
+        check_cuda(cudaEventCreateWithFlags(&slot.read, cudaEventDisableTiming), "cudaEventCreate");
+      stream_ = own_stream_;
+      for (int i = 0; i < 2; ++i) {
+        check_cublas(cublasCreate(&handles_[i]), "cublasCreate");
+        // A workspace of its own keeps cuBLAS from allocating while a CUDA graph is being captured.
+        cublas_workspace_[i] = DeviceBuffer<unsigned char>(static_cast<Index>(cublas_workspace_bytes), own_stream_);
+        bind_handle(i, i == 0 ? own_stream_ : side_stream_);
+      }
+      check_cuda(cudaStreamSynchronize(own_stream_), "cudaStreamSynchronize");  // the workspaces exist
+    } catch (...) {
+      destroy();  // a constructor that throws runs no destructor
+      throw;
     }
-    stream_ = own_stream_;
-    check_cublas(cublasSetStream(handles_[0], own_stream_), "cublasSetStream");
-    check_cublas(cublasSetStream(handles_[1], side_stream_), "cublasSetStream");
-    check_cuda(cudaStreamSynchronize(own_stream_), "cudaStreamSynchronize");  // the workspaces exist
   }
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
-  ~Context() {
-    reset_graph();
-    // Release in stream order, then the streams themselves.
-    workspace = DeviceBuffer<T>();
-    order = DeviceBuffer<Index>();
-    mask = DeviceBuffer<T>();
-    converted = DeviceBuffer<T>();
-    (void)cudaStreamSynchronize(stream_);
-    for (int i = 0; i < 2; ++i) {
-      (void)cublasDestroy(handles_[i]);
-      cublas_workspace_[i] = DeviceBuffer<unsigned char>();
-    }
-    (void)cudaStreamSynchronize(own_stream_);
-    (void)cudaEventDestroy(fork_);
-    (void)cudaEventDestroy(join_);
-    (void)cudaEventSynchronize(upload_done_);
-    (void)cudaEventDestroy(upload_done_);
-    if (staging_ != nullptr) (void)cudaFreeHost(staging_);
-    (void)cudaStreamDestroy(side_stream_);
-    (void)cudaStreamDestroy(own_stream_);
-  }
+  ~Context() { destroy(); }
 
   int device() const noexcept { return device_; }
   cudaStream_t stream() const noexcept { return stream_; }
@@ -87,7 +72,7 @@ class Context {
     converted = DeviceBuffer<T>();
     check_cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
     stream_ = stream;
-    check_cublas(cublasSetStream(handles_[0], stream), "cublasSetStream");
+    bind_handle(0, stream);
     reset_graph();
   }
   void allow_tf32(bool on) {
@@ -104,8 +89,12 @@ class Context {
   /// such calls do not pay for a capture they cannot reuse.
   template <typename Enqueue>
   void launch(bool use_graph, const std::vector<std::int64_t>& key, Enqueue&& enqueue) {
-    // The legacy default stream cannot be captured.
-    if (!use_graph || stream_ == nullptr) {
+    // The legacy default stream cannot be captured; a stream the caller is capturing already records
+    // the launches into the caller's graph (a capture cannot be begun on it again).
+    cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+    if (use_graph && stream_ != nullptr && stream_ != cudaStreamLegacy)
+      check_cuda(cudaStreamIsCapturing(stream_, &capturing), "cudaStreamIsCapturing");
+    if (!use_graph || stream_ == nullptr || stream_ == cudaStreamLegacy || capturing != cudaStreamCaptureStatusNone) {
       enqueue();
       return;
     }
@@ -150,24 +139,76 @@ class Context {
     check_cuda(cudaGraphLaunch(graph_exec_, stream_), "cudaGraphLaunch");
   }
 
-  /// Copies `count` elements from host memory to `device` on `stream()` through this context's pinned
-  /// staging buffer: a copy from pageable memory may wait for the stream, one from pinned memory never
-  /// does. Waits only until the previous upload has been read out of the staging buffer.
+  /// Where an upload's host data is staged: one slot per kind of data a call uploads, so two uploads
+  /// of one call never wait for each other.
+  enum class Staging { order = 0, mask = 1 };
+
+  /// Copies `count` elements from host memory to `device` on `stream()` through a pinned staging
+  /// buffer: a copy from pageable memory may wait for the stream, one from pinned memory never does.
+  /// Waits only until this slot's previous upload (an earlier call's) has been read out of it.
   template <typename U>
-  void upload(U* device, const U* host, Index count) {
+  void upload(Staging which, U* device, const U* host, Index count) {
     const std::size_t bytes = static_cast<std::size_t>(count) * sizeof(U);
     if (bytes == 0) return;
-    check_cuda(cudaEventSynchronize(upload_done_), "cudaEventSynchronize (staging buffer)");
-    if (bytes > staging_bytes_) {
-      if (staging_ != nullptr) check_cuda(cudaFreeHost(staging_), "cudaFreeHost");
-      staging_ = nullptr;
-      staging_bytes_ = 0;
-      check_cuda(cudaMallocHost(&staging_, bytes), "cudaMallocHost");
-      staging_bytes_ = bytes;
+    cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+    if (stream_ != nullptr && stream_ != cudaStreamLegacy)
+      check_cuda(cudaStreamIsCapturing(stream_, &capturing), "cudaStreamIsCapturing");
+    if (capturing != cudaStreamCaptureStatusNone)
+      throw cuda_error("seqnet::cuda: this call uploads host data (an unsorted batch order that changed, or "
+                       "dropout masks), which cannot be recorded into the caller's CUDA graph",
+                       static_cast<int>(cudaErrorStreamCaptureUnsupported));
+    StagingSlot& slot = staging_[static_cast<int>(which)];
+    check_cuda(cudaEventSynchronize(slot.read), "cudaEventSynchronize (staging buffer)");
+    if (bytes > slot.bytes) {
+      if (slot.data != nullptr) check_cuda(cudaFreeHost(slot.data), "cudaFreeHost");
+      slot.data = nullptr;
+      slot.bytes = 0;
+      check_cuda(cudaMallocHost(&slot.data, bytes), "cudaMallocHost");
+      slot.bytes = bytes;
     }
-    std::memcpy(staging_, host, bytes);
-    check_cuda(cudaMemcpyAsync(device, staging_, bytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync (upload)");
-    check_cuda(cudaEventRecord(upload_done_, stream_), "cudaEventRecord");
+    std::memcpy(slot.data, host, bytes);
+    check_cuda(cudaMemcpyAsync(device, slot.data, bytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync (upload)");
+    check_cuda(cudaEventRecord(slot.read, stream_), "cudaEventRecord");
+  }
+
+  /// Binds cuBLAS handle `i` to `stream` with its own workspace. `cublasSetStream` resets the handle's
+  /// workspace to cuBLAS's default pool, so `cublasSetWorkspace` must follow it every time.
+  void bind_handle(int i, cudaStream_t stream) {
+    check_cublas(cublasSetStream(handles_[i], stream), "cublasSetStream");
+    check_cublas(cublasSetWorkspace(handles_[i], cublas_workspace_[i].data(), cublas_workspace_bytes),
+                 "cublasSetWorkspace");
+  }
+
+  /// Releases everything this context created, in stream order; tolerates a partly built context.
+  void destroy() noexcept {
+    reset_graph();
+    workspace = DeviceBuffer<T>();
+    order = DeviceBuffer<Index>();
+    mask = DeviceBuffer<T>();
+    converted = DeviceBuffer<T>();
+    if (own_stream_ != nullptr) (void)cudaStreamSynchronize(stream_);
+    for (int i = 0; i < 2; ++i) {
+      if (handles_[i] != nullptr) (void)cublasDestroy(handles_[i]);
+      handles_[i] = nullptr;
+      cublas_workspace_[i] = DeviceBuffer<unsigned char>();
+    }
+    if (own_stream_ != nullptr) (void)cudaStreamSynchronize(own_stream_);
+    for (auto& slot : staging_) {
+      if (slot.read != nullptr) {
+        (void)cudaEventSynchronize(slot.read);
+        (void)cudaEventDestroy(slot.read);
+      }
+      if (slot.data != nullptr) (void)cudaFreeHost(slot.data);
+      slot = StagingSlot();
+    }
+    for (cudaEvent_t* event : {&fork_, &join_}) {
+      if (*event != nullptr) (void)cudaEventDestroy(*event);
+      *event = nullptr;
+    }
+    for (cudaStream_t* stream : {&side_stream_, &own_stream_}) {
+      if (*stream != nullptr) (void)cudaStreamDestroy(*stream);
+      *stream = nullptr;
+    }
   }
 
   void reset_graph() noexcept {
@@ -191,9 +232,12 @@ class Context {
   cudaStream_t stream_ = nullptr;
   cudaEvent_t fork_ = nullptr;
   cudaEvent_t join_ = nullptr;
-  cudaEvent_t upload_done_ = nullptr;  ///< recorded after each upload: the staging buffer is free again
-  void* staging_ = nullptr;            ///< pinned host memory
-  std::size_t staging_bytes_ = 0;
+  struct StagingSlot {
+    void* data = nullptr;  ///< pinned host memory
+    std::size_t bytes = 0;
+    cudaEvent_t read = nullptr;  ///< recorded after the slot's upload: the memory may be reused
+  };
+  StagingSlot staging_[2];
   cublasHandle_t handles_[2] = {nullptr, nullptr};
   DeviceBuffer<unsigned char> cublas_workspace_[2];
   cudaGraphExec_t graph_exec_ = nullptr;

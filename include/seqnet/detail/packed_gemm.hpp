@@ -16,8 +16,9 @@
 ///   can re-pack after a parameter update without reallocating.
 /// - The workspace is any `T` buffer of at least `packed_linear_workspace_size<T>(rows, depth)`
 ///   elements (alignment is handled inside). The size grows with `rows` and `depth` only up to one
-///   cache block (at most 144 x 384 elements plus 64 bytes), never depends on the kernel, and a buffer
-///   sized for the largest call serves every smaller one (e.g. the input projection and the steps).
+///   cache block (at most 144 x 1152 elements, three depth slices, plus 64 bytes), never depends on the
+///   kernel, and a buffer sized for the largest call serves every smaller one (e.g. the input projection
+///   and the steps).
 /// - Input and output rows may be strided (`stride` >= `cols`); the output must not overlap the input.
 ///   `bias` may be null; with `accumulate` the product (and bias) is added to `out` instead of
 ///   overwriting it.

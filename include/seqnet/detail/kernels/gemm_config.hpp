@@ -48,19 +48,23 @@ struct GemmTile {
   int lanes;        ///< elements per vector register
   int row_block;    ///< MC, a multiple of `rows`
   int depth_block;  ///< KC
+  /// Depth slices packed together for one row block (their inputs stay in L2 side by side), so each
+  /// output tile takes all of them while it is in L1 instead of one pass over the outputs per slice.
+  int slices_per_block = 1;
   constexpr int panel_width() const { return vectors * lanes; }  ///< NR
 };
 
 /// AVX-512: tuned on an AMD EPYC Zen 5 core (48 KiB L1d, 1 MiB L2, full-width 512-bit FMA), where the
 /// 6 x 64 fp32 tile runs at ~97% of the FMA peak; 144 rows keep a 128-row recurrent batch in one row
 /// block, so the weight streams from L3 once per product. A depth block of 384 fp32 (a 96 KiB panel
-/// slice, which lives in L2 rather than L1) measured as fast as 256 and halves the output passes.
+/// slice, which lives in L2 rather than L1) measured as fast as 256; three of them (K up to 1152, a
+/// 650 KiB input block) are packed together, so an output tile is read and written once for all three.
 /// AVX2: sized for 32 KiB L1d / 256 KiB L2 cores. See bench/bench_gemm.cpp.
 template <typename T>
 constexpr GemmTile gemm_tile(GemmKernel kernel) {
   constexpr bool is_float = sizeof(T) == 4;
   switch (kernel) {
-    case GemmKernel::Avx512: return is_float ? GemmTile{6, 4, 16, 144, 384} : GemmTile{6, 4, 8, 144, 256};
+    case GemmKernel::Avx512: return is_float ? GemmTile{6, 4, 16, 144, 384, 3} : GemmTile{6, 4, 8, 144, 256, 2};
     case GemmKernel::Avx2: return is_float ? GemmTile{6, 2, 8, 96, 256} : GemmTile{6, 2, 4, 96, 256};
     default: return is_float ? GemmTile{4, 2, 8, 64, 256} : GemmTile{4, 2, 4, 64, 256};
   }
@@ -95,7 +99,8 @@ constexpr Eigen::Index packed_input_elements(GemmKernel kernel, Eigen::Index row
   const GemmTile tile = gemm_tile<T>(kernel);
   const Eigen::Index block_rows = rows < tile.row_block ? rows : tile.row_block;
   const Eigen::Index rounded_rows = (block_rows + tile.rows - 1) / tile.rows * tile.rows;
-  return rounded_rows * (depth < tile.depth_block ? depth : tile.depth_block);
+  const Eigen::Index grouped_depth = Eigen::Index(tile.depth_block) * tile.slices_per_block;
+  return rounded_rows * (depth < grouped_depth ? depth : grouped_depth);
 }
 
 }  // namespace seqnet::detail

@@ -166,8 +166,10 @@ SEQNET_GEMM_TARGET void pack_weight(const T* weight, Eigen::Index out_features, 
 }
 
 /// The blocking loops (BLIS order without the outer column block, since the weight is packed already):
-/// for each block of MC input rows and each KC slice of the depth, pack that input block (L2), then
-/// for each weight panel slice (L1) run every row tile over it.
+/// for each block of MC input rows and each group of up to `slices_per_block` KC slices of the depth,
+/// pack that input block (L2), then for each weight panel run every row tile over the group's slices in
+/// depth order (the panel slice from L2, the output tile staying in L1 between slices). Every output
+/// element is summed slice by slice in the same order whatever the grouping, row count or panel range.
 template <typename T>
 SEQNET_GEMM_TARGET void gemm(const GemmProblem<T>& p) {
   constexpr GemmTile tile = gemm_tile<T>(this_kernel);
@@ -179,26 +181,37 @@ SEQNET_GEMM_TARGET void gemm(const GemmProblem<T>& p) {
   // full pass over the output for little work.
   const Eigen::Index slices = (p.depth + tile.depth_block - 1) / tile.depth_block;
   const Eigen::Index slice_depth = (p.depth + slices - 1) / slices;
+  const Eigen::Index group_depth = slice_depth * tile.slices_per_block;
   for (Eigen::Index row0 = 0; row0 < p.rows; row0 += tile.row_block) {
     const Eigen::Index block_rows = p.rows - row0 < tile.row_block ? p.rows - row0 : tile.row_block;
-    for (Eigen::Index k0 = 0; k0 < p.depth; k0 += slice_depth) {
-      const Eigen::Index block_depth = p.depth - k0 < slice_depth ? p.depth - k0 : slice_depth;
-      pack_input<T, MR>(p.input + row0 * p.input_stride + k0, p.input_stride, block_rows, block_depth, p.workspace);
-      const bool first_slice = k0 == 0;
-      const bool add_to_out = !first_slice || p.accumulate;
+    const Eigen::Index tile_rows = (block_rows + MR - 1) / MR * MR;
+    for (Eigen::Index g0 = 0; g0 < p.depth; g0 += group_depth) {
+      const Eigen::Index g1 = p.depth - g0 < group_depth ? p.depth : g0 + group_depth;
+      // Slice k0 of the group is packed at workspace + tile_rows * (k0 - g0).
+      for (Eigen::Index k0 = g0; k0 < g1; k0 += slice_depth) {
+        const Eigen::Index block_depth = g1 - k0 < slice_depth ? g1 - k0 : slice_depth;
+        pack_input<T, MR>(p.input + row0 * p.input_stride + k0, p.input_stride, block_rows, block_depth,
+                          p.workspace + tile_rows * (k0 - g0));
+      }
       for (Eigen::Index panel = p.panel_begin; panel < p.panel_end; ++panel) {
         const Eigen::Index col0 = panel * NR;
         const Eigen::Index width = p.cols - col0 < NR ? p.cols - col0 : NR;
         const int vectors = static_cast<int>((width + L - 1) / L);
         const int tail_lanes = static_cast<int>(width - (vectors - 1) * L);
-        const T* b = p.packed_weight + col0 * p.depth + k0 * vectors * L;
-        const T* bias = first_slice && p.bias != nullptr ? p.bias + col0 : nullptr;
         T* out = p.output + row0 * p.output_stride + col0;
-        for (Eigen::Index r0 = 0; r0 < block_rows; r0 += MR) {
-          const int rows = static_cast<int>(block_rows - r0 < MR ? block_rows - r0 : MR);
-          table[static_cast<std::size_t>((rows - 1) * VECTORS + vectors - 1)](
-              block_depth, p.workspace + r0 * block_depth, b, out + r0 * p.output_stride, p.output_stride, tail_lanes,
-              bias, add_to_out);
+        for (Eigen::Index k0 = g0; k0 < g1; k0 += slice_depth) {
+          const Eigen::Index block_depth = g1 - k0 < slice_depth ? g1 - k0 : slice_depth;
+          const bool first_slice = k0 == 0;
+          const bool add_to_out = !first_slice || p.accumulate;
+          const T* b = p.packed_weight + col0 * p.depth + k0 * vectors * L;
+          const T* bias = first_slice && p.bias != nullptr ? p.bias + col0 : nullptr;
+          const T* a = p.workspace + tile_rows * (k0 - g0);
+          for (Eigen::Index r0 = 0; r0 < block_rows; r0 += MR) {
+            const int rows = static_cast<int>(block_rows - r0 < MR ? block_rows - r0 : MR);
+            table[static_cast<std::size_t>((rows - 1) * VECTORS + vectors - 1)](
+                block_depth, a + r0 * block_depth, b, out + r0 * p.output_stride, p.output_stride, tail_lanes, bias,
+                add_to_out);
+          }
         }
       }
     }

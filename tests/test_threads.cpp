@@ -79,7 +79,7 @@ TEMPLATE_TEST_CASE("cell steps and frozen modules are bitwise identical for 1, 2
   gru.freeze_weights();
   const Tensor<T, 2> x = seqnet::randn<T>(24, 48);
   const Tensor<T, 2> h = seqnet::randn<T>(24, 96), c = seqnet::randn<T>(24, 96), h_rnn = seqnet::randn<T>(24, 160);
-  const Tensor<T, 3> xs = seqnet::randn<T>(7, 24, 48);
+  const Tensor<T, 3> xs = seqnet::randn<T>(30, 24, 48);  // 720 rows: the input projection splits by rows
   const seqnet::LSTMStateRef<T> state(h, c);
 
   const auto lstm_1 = run_with_threads(1, lstm_cell, x, state);

@@ -145,6 +145,12 @@ struct PackedDirection {
   }
 };
 
+/// Rows `[begin, end)` of a view.
+template <typename View>
+View row_range(View view, Index begin, Index end) {
+  return View(view.data() + begin * view.outerStride(), end - begin, view.cols(), Eigen::OuterStride<>(view.outerStride()));
+}
+
 /// How a step's work is shared: this thread's index among `threads`, meeting at `barrier` (null for one
 /// thread). Products split their output columns by whole panels and the gates split the batch rows, so
 /// every element is computed the same way whatever the thread count: results are bitwise identical.
@@ -166,13 +172,23 @@ struct StepTeam {
     const auto [begin, end] = share(product.panels());
     product.run_panels(input, bias, out, begin, end, gemm_workspace);
   }
+  /// As `run`, but a product with enough rows for whole row blocks per thread (a layer's input
+  /// projection over all steps) is split by rows instead: split by columns, every thread would pack
+  /// every input row. Either way each element is computed as on one thread (a row's result never
+  /// depends on the rows around it), so the bits do not change.
+  void run_tall(PreparedLinear<T>& product, ConstMatrixView<T> input, const T* bias, MatrixView<T> out) const {
+    constexpr Index unit = 144;  // the AVX-512 row block, a multiple of every kernel's register tile rows
+    const Index units = (input.rows() + unit - 1) / unit;
+    if (threads == 1 || !product.packed() || units < 2 * threads) {
+      run(product, input, bias, out);
+      return;
+    }
+    const auto [first, last] = share(units);
+    const Index begin = first * unit, end = std::min(last * unit, input.rows());
+    product.run_panels(row_range(input, begin, end), bias, row_range(out, begin, end), 0, product.panels(),
+                       gemm_workspace);
+  }
 };
-
-/// Rows `[begin, end)` of a view.
-template <typename View>
-View row_range(View view, Index begin, Index end) {
-  return View(view.data() + begin * view.outerStride(), end - begin, view.cols(), Eigen::OuterStride<>(view.outerStride()));
-}
 
 /// One time step for a batch: `gh = h_prev W_hh^T + b_hh`, the gate kernel, then (LSTM with proj_size)
 /// `h = h_full W_hr^T`, with W_hh and W_hr from `weights`. `gx_t` is this step's input

@@ -179,6 +179,9 @@ class PreparedLinear {
     if (begin < end) fallback_->run(input, matrix_view(weight_pointer_, n_, k_, k_), bias, out);
   }
   Index workspace_size() const { return static_cast<Index>(workspace_.size()); }
+  /// Whether products run on the packed kernel (which any number of threads may share, each with its
+  /// own workspace); the Eigen fallback is for one thread at a time.
+  bool packed() const { return packed_; }
 
  private:
   Index n_ = 0, k_ = 0, rows_ = 0;

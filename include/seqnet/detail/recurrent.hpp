@@ -87,7 +87,7 @@ void run_direction(const RecurrentSpec& spec, const DirectionWeights<T>& w, Sequ
   SpinBarrier barrier(threads);
   auto region = [&](int thread, int team_size) {
     const StepTeam<T> team = scratch.team(thread, team_size, barrier);
-    team.run(weights.input, input.rows(), w.bias_ih, gates.rows());
+    team.run_tall(weights.input, input.rows(), w.bias_ih, gates.rows());
     team.sync();
     Index previous = -1;
     for (Index i = 0; i < S; ++i) {

@@ -289,16 +289,16 @@ class DeviceBackend {
       args.p = step.pointwise(spec);
       args.weight_hh = step.weight_hh;
       args.k = spec.output_size();
-      constexpr int warps = block_threads / 32;
+      constexpr int warps = fused_block_threads / 32;
       const unsigned blocks = static_cast<unsigned>((spec.hidden_size + warps - 1) / warps);
       if (step.rows <= 1) {
-        fused_step_kernel<T, 1><<<blocks, block_threads, 0, stream()>>>(args);
+        fused_step_kernel<T, 1><<<blocks, fused_block_threads, 0, stream()>>>(args);
       } else if (step.rows <= 2) {
-        fused_step_kernel<T, 2><<<blocks, block_threads, 0, stream()>>>(args);
+        fused_step_kernel<T, 2><<<blocks, fused_block_threads, 0, stream()>>>(args);
       } else if (step.rows <= 4) {
-        fused_step_kernel<T, 4><<<blocks, block_threads, 0, stream()>>>(args);
+        fused_step_kernel<T, 4><<<blocks, fused_block_threads, 0, stream()>>>(args);
       } else {
-        fused_step_kernel<T, fused_max_rows><<<blocks, block_threads, 0, stream()>>>(args);
+        fused_step_kernel<T, fused_max_rows><<<blocks, fused_block_threads, 0, stream()>>>(args);
       }
       check_launch("seqnet fused_step_kernel");
     });

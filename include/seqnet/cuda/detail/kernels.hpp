@@ -41,6 +41,9 @@ struct FusedStepArgs {
 
 /// Rows a fused step handles at most: its accumulators (gates x rows) live in registers.
 constexpr int fused_max_rows = 8;
+/// Threads per block of the fused step (a warp per unit): small blocks spread a small hidden size over
+/// more multiprocessors (H = 256 gives 64 blocks).
+constexpr int fused_block_threads = 128;
 
 /// One step of a small batch in one launch: a warp per hidden unit computes that unit's gate rows of
 /// `h_prev W_hh^T` for every batch row (lanes stride over k, so W_hh and h_prev are read coalesced),
@@ -58,6 +61,8 @@ __global__ void fused_step_kernel(FusedStepArgs<T> a) {
   for (int g = 0; g < max_gates; ++g)
 #pragma unroll
     for (int r = 0; r < Rows; ++r) acc[g][r] = T(0);
+  // Unrolled so each lane has several independent loads of W_hh in flight.
+#pragma unroll 4
   for (Index k = lane; k < a.k; k += 32) {
     T h[Rows];
 #pragma unroll

@@ -265,19 +265,20 @@ void cell_forward(const RecurrentSpec& spec, const ParameterLayout& layout, cons
   DirectionScratch<T>& scratch = workspace.directions[0];
   scratch.reserve(spec, 1, batch);
   const auto weights = DirectionWeights<T>::at(params, layout.directions.front(), spec.input_size);
-  // A single row multiplies by the parameters in place (a matrix-vector product reads each weight once
-  // anyway). More rows use the packed kernel: packing costs no more than the packing inside any GEMM,
-  // and a frozen module keeps the packed weights, so its steps pay only for their products.
-  const bool one_row = batch == 1;
-  PackedDirection<T>& packed = one_row ? workspace.cell_gemv : workspace.cell_weights;
-  if (one_row) {
+  // An unfrozen cell's one-row step multiplies by the parameters in place (a matrix-vector product;
+  // packing would cost more than the product). Otherwise the packed kernel runs: for several rows packing
+  // costs no more than the packing inside any GEMM, and a frozen module keeps the packed weights, so its
+  // steps pay only for their products (one row too: the packed 1-row tile beats the in-place product).
+  const bool in_place = batch == 1 && !workspace.keep_weights;
+  PackedDirection<T>& packed = in_place ? workspace.cell_gemv : workspace.cell_weights;
+  if (in_place) {
     packed.pack(spec, weights, false);
   } else {
     if (!workspace.weights_current) packed.pack(spec, weights);
     workspace.weights_current = workspace.keep_weights;
   }
   packed.reserve(spec, batch, batch);
-  const int threads = one_row ? 1 : step_threads(spec, batch, get_num_threads());
+  const int threads = in_place ? 1 : step_threads(spec, batch, get_num_threads());
   scratch.reserve_threads(threads, packed.workspace_size());
   if (h0 == nullptr) std::fill(scratch.state.begin(), scratch.state.begin() + batch * H, T(0));
   if (spec.kind == CellKind::LSTM) copy_or_zero(c0, c1, batch * H);

@@ -52,8 +52,8 @@ struct StackWorkspace {
   DirectionScratch<T> directions[2];
   std::vector<T> sorted[4];          ///< a packed batch in sorted order: input, output, h, c
   std::vector<PackedDirection<T>> weights;  ///< per layer and direction, packed from the parameters
-  PackedDirection<T> cell_weights;          ///< a cell's weights for steps of several rows (packed)
-  PackedDirection<T> cell_gemv;             ///< a cell's weights for one-row steps (used in place)
+  PackedDirection<T> cell_weights;          ///< a cell's weights, packed (several rows, or frozen)
+  PackedDirection<T> cell_gemv;             ///< a cell's weights for unfrozen one-row steps (used in place)
   /// Keep the packed weights (`weights`, `cell_weights`) from one call to the next (a stream, a frozen
   /// module) instead of packing the parameters again on every call (they may have been written).
   bool keep_weights = false;

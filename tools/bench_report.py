@@ -319,7 +319,8 @@ def main():
     out.append(f"- seqnet {ctx.get('seqnet_version', '?')}: {ctx.get('compiler', '?')}, flags "
                f"`{ctx.get('cxx_flags', '?')}`, Eigen {ctx.get('eigen_version', '?')}; modules and cells are "
                "timed with `freeze_weights()` (steady-state inference: the weights are packed once, as oneDNN's "
-               "weight reorders are made once), which gives the same bits as an unfrozen call")
+               "weight reorders are made once); results are bitwise those of an unfrozen call except one-row cell steps, "
+               "which run the packed kernel when frozen")
     out.append(f"- oneDNN: {ctx.get('onednn_version', 'absent')} (Debian libdnnl-dev, OpenMP runtime), in the "
                "same binary: primitives and weight reorders are made once, outside the timed loop; "
                "`forward_inference`; GRU is `lbr_gru_forward` (PyTorch's formulation)")

@@ -13,6 +13,7 @@
 #include "../detail/recurrent_module.hpp"
 #include "../random.hpp"
 #include "../sequence_lengths.hpp"
+#include "../state.hpp"
 #include "detail/backend.hpp"
 #include "detail/plan.hpp"
 #include "device_tensor.hpp"
@@ -33,12 +34,10 @@ using NamedDeviceParameters = std::vector<std::pair<std::string, DeviceParameter
 
 namespace detail {
 
-/// A read-only device tensor argument of any rank (states are rank-checked at run time, as on the CPU).
+/// A device tensor as a read-only argument of any rank: the CPU modules' `TensorArg`, with a device
+/// pointer (states are rank-checked at run time, as on the CPU).
 template <typename T>
-struct DeviceArg {
-  const T* data;
-  Shape shape;
-};
+using DeviceArg = seqnet::detail::TensorArg<T>;
 
 template <typename T, int R>
 DeviceArg<T> device_arg(const DeviceTensor<T, R>& tensor) {

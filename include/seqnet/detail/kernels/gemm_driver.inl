@@ -113,6 +113,12 @@ constexpr std::array<MicroTileFunction<T>, sizeof...(I)> micro_tile_table(std::i
   return {{&micro_tile<T, I / VECTORS + 1, I % VECTORS + 1, MR>...}};
 }
 
+/// Whether `V` interleaves six rows of one vector each (`V::pack6`) for full 6-row input tiles.
+template <typename V, typename = void>
+struct HasPack6 : std::false_type {};
+template <typename V>
+struct HasPack6<V, std::void_t<decltype(V::has_pack6)>> : std::bool_constant<V::has_pack6> {};
+
 /// Copies `rows x depth` inputs (row stride `stride`) into tiles of MR rows: tile t holds, for each k,
 /// its MR rows' values side by side, so the micro-kernel reads them with unit stride.
 template <typename T, int MR>
@@ -121,13 +127,18 @@ SEQNET_GEMM_TARGET void pack_input(const T* input, Eigen::Index stride, Eigen::I
     const Eigen::Index tile_rows = rows - row0 < MR ? rows - row0 : MR;
     T* tile = packed + row0 * depth;
     const T* source = input + row0 * stride;
+    Eigen::Index k = 0;
+    if constexpr (MR == 6 && HasPack6<Vec<T>>::value) {
+      for (; k + Vec<T>::lanes <= depth; k += Vec<T>::lanes)
+        Vec<T>::pack6(source + k, stride, static_cast<int>(tile_rows), tile + k * MR);
+    }
     if (tile_rows == MR) {
-      for (Eigen::Index k = 0; k < depth; ++k) {
+      for (; k < depth; ++k) {
         SEQNET_GEMM_UNROLL
         for (int r = 0; r < MR; ++r) tile[k * MR + r] = source[r * stride + k];
       }
     } else {
-      for (Eigen::Index k = 0; k < depth; ++k)
+      for (; k < depth; ++k)
         for (Eigen::Index r = 0; r < tile_rows; ++r) tile[k * MR + r] = source[r * stride + k];
     }
   }

@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "detail/call_shape.hpp"
 #include "detail/recurrent.hpp"
 #include "detail/recurrent_module.hpp"
 #include "module.hpp"
@@ -43,13 +44,12 @@ class CellModule : public RecurrentModule<T> {
   template <int R>
   Result<R> run(const Tensor<T, R>& input, const TensorArg<T>* h0, const TensorArg<T>* c0) const {
     const RecurrentSpec& spec = this->spec_;
-    const CellDims dims = check_cell_inputs(spec, shape(input), h0 != nullptr ? &h0->shape : nullptr,
-                                            c0 != nullptr ? &c0->shape : nullptr);
-    const Shape state_shape = dims.batched ? Shape{dims.batch, spec.hidden_size} : Shape{spec.hidden_size};
+    const CallShape call = cell_call(spec, shape(input), h0 != nullptr ? &h0->shape : nullptr,
+                                     c0 != nullptr ? &c0->shape : nullptr);
     const bool lstm = spec.kind == CellKind::LSTM;
-    Result<R> result{make_tensor<T, R>(state_shape), lstm ? make_tensor<T, R>(state_shape) : Tensor<T, R>()};
+    Result<R> result{make_tensor<T, R>(call.h), lstm ? make_tensor<T, R>(call.c) : Tensor<T, R>()};
     this->with_workspace([&](StackWorkspace<T>& workspace) {
-      cell_forward<T>(spec, this->layout_, this->params_.data(), dims.batch, input.data(),
+      cell_forward<T>(spec, this->layout_, this->params_.data(), call.dims.batch, input.data(),
                       h0 != nullptr ? h0->data : nullptr, c0 != nullptr ? c0->data : nullptr, result.h.data(),
                       lstm ? result.c.data() : nullptr, workspace);
     });

@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "detail/call_shape.hpp"
 #include "detail/recurrent.hpp"
 #include "detail/recurrent_module.hpp"
 #include "module.hpp"
@@ -31,18 +32,10 @@ class StackedModule : public RecurrentModule<T> {
                 const SequenceLengths* lengths = nullptr) const {
     const RecurrentSpec& spec = this->spec_;
     const bool lstm = spec.kind == CellKind::LSTM;
-    const SequenceDims dims = check_module_inputs(spec, shape(input), h0 != nullptr ? &h0->shape : nullptr,
-                                                  c0 != nullptr ? &c0->shape : nullptr);
-    const PackedBatch packed = lengths != nullptr ? pack_batch(dims, *lengths) : PackedBatch{};
-    const Shape h_shape = expected_state_shape(spec, dims, false);
-    const Shape c_shape = expected_state_shape(spec, dims, true);
-
-    const Index features = spec.directions() * spec.output_size();
-    Shape out_shape = !dims.batched      ? Shape{dims.seq_len, features}
-                      : dims.batch_first ? Shape{dims.batch, dims.seq_len, features}
-                                         : Shape{dims.seq_len, dims.batch, features};
-    Result<R> result{make_tensor<T, R>(out_shape), make_tensor<T, R>(h_shape),
-                     lstm ? make_tensor<T, R>(c_shape) : Tensor<T, R>()};
+    const CallShape call = module_call(spec, shape(input), h0 != nullptr ? &h0->shape : nullptr,
+                                       c0 != nullptr ? &c0->shape : nullptr, lengths);
+    Result<R> result{make_tensor<T, R>(call.output), make_tensor<T, R>(call.h),
+                     lstm ? make_tensor<T, R>(call.c) : Tensor<T, R>()};
     StackIO<T> io;
     io.input = input.data();
     io.h0 = h0 != nullptr ? h0->data : nullptr;
@@ -51,8 +44,8 @@ class StackedModule : public RecurrentModule<T> {
     io.h_n = result.h_n.data();
     io.c_n = lstm ? result.c_n.data() : nullptr;
     this->with_workspace([&](StackWorkspace<T>& workspace) {
-      forward_stack<T>(spec, this->layout_, this->params_.data(), dims, io, this->training_, this->generator(),
-                       lengths != nullptr ? &packed : nullptr, workspace);
+      forward_stack<T>(spec, this->layout_, this->params_.data(), call.dims, io, this->training_, this->generator(),
+                       call.has_lengths ? &call.packed : nullptr, workspace);
     });
     return result;
   }

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "../../detail/call_shape.hpp"
 #include "../../detail/packing.hpp"
 #include "../../detail/recurrent.hpp"
 #include "../../detail/spec.hpp"
@@ -28,6 +29,9 @@
 
 namespace seqnet::cuda::detail {
 
+using seqnet::detail::CallShape;
+using seqnet::detail::cell_call;
+using seqnet::detail::module_call;
 using seqnet::detail::PackedBatch;
 using seqnet::detail::ParameterLayout;
 using seqnet::detail::RecurrentSpec;
@@ -107,48 +111,6 @@ struct StepLayout {
   T* step(Index t, Index col = 0) const { return data + (batch_first ? t * width : t * batch * width) + col; }
   Index ld() const { return batch_first ? seq_len * width : width; }
 };
-
-/// What one forward call computes, fixed before anything runs: the checked dimensions, the packed
-/// batch (when lengths are given) and the result shapes. A cell is one step of one layer whose output
-/// is its new hidden state.
-struct CallShape {
-  SequenceDims dims;
-  PackedBatch packed;
-  bool has_lengths = false;
-  Shape output, h, c;  ///< `c` is empty unless the module is an LSTM
-};
-
-/// Checks a stacked module's arguments exactly as the CPU module does (PyTorch's order and messages).
-inline CallShape module_call(const RecurrentSpec& spec, const Shape& input, const Shape* h0, const Shape* c0,
-                             const SequenceLengths* lengths) {
-  CallShape call;
-  call.dims = seqnet::detail::check_module_inputs(spec, input, h0, c0);
-  if (lengths != nullptr) {
-    call.packed = seqnet::detail::pack_batch(call.dims, *lengths);
-    call.has_lengths = true;
-  }
-  const SequenceDims& d = call.dims;
-  const Index features = spec.directions() * spec.output_size();
-  call.output = !d.batched      ? Shape{d.seq_len, features}
-                : d.batch_first ? Shape{d.batch, d.seq_len, features}
-                                : Shape{d.seq_len, d.batch, features};
-  call.h = seqnet::detail::expected_state_shape(spec, d, false);
-  if (spec.kind == CellKind::LSTM) call.c = seqnet::detail::expected_state_shape(spec, d, true);
-  return call;
-}
-
-/// Checks a cell's arguments as the CPU cell does; the call is one step of `batch` rows.
-inline CallShape cell_call(const RecurrentSpec& spec, const Shape& input, const Shape* h0, const Shape* c0) {
-  const seqnet::detail::CellDims cell = seqnet::detail::check_cell_inputs(spec, input, h0, c0);
-  CallShape call;
-  call.dims.seq_len = 1;
-  call.dims.batch = cell.batch;
-  call.dims.batched = cell.batched;
-  call.output = cell.batched ? Shape{cell.batch, spec.hidden_size} : Shape{spec.hidden_size};
-  call.h = call.output;
-  if (spec.kind == CellKind::LSTM) call.c = call.output;
-  return call;
-}
 
 /// Appends the `count` values `dropout` multiplies by: 0 with probability `p`, else `1 / (1 - p)`, drawn in
 /// the same order as the CPU's `dropout_in_place`, so a GPU module in training mode drops the same elements.

@@ -24,11 +24,12 @@ struct SequenceBuffer {
   Index width;
   bool batch_first;
 
+  /// Element `col` of the first row of time step `t` (plain pointer arithmetic: valid for device memory too).
+  T* at(Index t, Index col = 0) const { return data + (batch_first ? t * width : t * batch * width) + col; }
+  /// Distance between consecutive batch rows of one step.
+  Index ld() const { return batch_first ? seq_len * width : width; }
   /// Rows of time step `t`, columns `[col, col + cols)`.
-  auto step(Index t, Index col, Index cols) const {
-    T* first = data + (batch_first ? t * width : t * batch * width) + col;
-    return matrix_view(first, batch, cols, batch_first ? seq_len * width : width);
-  }
+  auto step(Index t, Index col, Index cols) const { return matrix_view(at(t, col), batch, cols, ld()); }
   /// All `seq * batch` rows at once (their order does not matter to a row-wise product).
   auto rows() const { return matrix_view(data, seq_len * batch, width, width); }
 };

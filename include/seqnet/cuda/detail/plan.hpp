@@ -35,6 +35,7 @@ using seqnet::detail::module_call;
 using seqnet::detail::PackedBatch;
 using seqnet::detail::ParameterLayout;
 using seqnet::detail::RecurrentSpec;
+using seqnet::detail::SequenceBuffer;
 using seqnet::detail::SequenceDims;
 using seqnet::detail::StackIO;
 
@@ -97,20 +98,6 @@ void recurrent_by_products(Backend& backend, const RecurrentSpec& spec, const St
                spec.gate_size());
   project_after(backend, spec, s, [&] { backend.pointwise(s.pointwise(spec)); });
 }
-
-/// A `[seq, batch, width]` (or batch-first) buffer addressed one time step at a time, as
-/// `seqnet::detail::SequenceBuffer` but as raw pointer arithmetic valid in any memory space.
-template <typename T>
-struct StepLayout {
-  T* data;
-  Index seq_len;
-  Index batch;
-  Index width;
-  bool batch_first;
-
-  T* step(Index t, Index col = 0) const { return data + (batch_first ? t * width : t * batch * width) + col; }
-  Index ld() const { return batch_first ? seq_len * width : width; }
-};
 
 /// Appends the `count` values `dropout` multiplies by: 0 with probability `p`, else `1 / (1 - p)`, drawn in
 /// the same order as the CPU's `dropout_in_place`, so a GPU module in training mode drops the same elements.
@@ -222,8 +209,8 @@ class StackPlan {
       const Index in_width = spec_.layer_input_size(layer);
       const T* in_data = layer == 0 ? io.input : workspace + ws_.between_layers[(layer - 1) % 2];
       T* out_data = layer == L - 1 ? io.output : workspace + ws_.between_layers[layer % 2];
-      const StepLayout<const T> input{in_data, S, B, in_width, dims_.batch_first};
-      const StepLayout<T> output{out_data, S, B, width, dims_.batch_first};
+      const SequenceBuffer<const T> input{in_data, S, B, in_width, dims_.batch_first};
+      const SequenceBuffer<T> output{out_data, S, B, width, dims_.batch_first};
       // A packed batch leaves finished rows at zero: clear the layer's output once for both directions.
       if (packed_ != nullptr) backend.zero(out_data, S * B * width);
       if (D > 1) backend.fork();
@@ -252,7 +239,7 @@ class StackPlan {
   /// projection of all steps, then per step the recurrent half; the reverse direction walks time backwards.
   template <typename Backend>
   void run_direction(Backend& backend, const T* params, const seqnet::detail::DirectionOffsets& offsets,
-                     Index in_width, StepLayout<const T> input, StepLayout<T> output, Index dir, const T* h0, T* h_n,
+                     Index in_width, SequenceBuffer<const T> input, SequenceBuffer<T> output, Index dir, const T* h0, T* h_n,
                      T* c, T* workspace) const {
     const Index S = dims_.seq_len, B = dims_.batch, G = spec_.gate_size(), H_out = spec_.output_size();
     const bool reverse = dir == 1;
@@ -260,7 +247,7 @@ class StackPlan {
     auto param = [params](Index offset) { return offset < 0 ? nullptr : params + offset; };
     const Index* batch_sizes = packed_ != nullptr ? packed_->batch_sizes.data() : nullptr;
 
-    const StepLayout<T> gates{workspace + ws_.input_gates[dir], S, B, G, input.batch_first};
+    const SequenceBuffer<T> gates{workspace + ws_.input_gates[dir], S, B, G, input.batch_first};
     // All steps' rows at once: their order does not matter to a row-wise product, so it is the same
     // product for either layout.
     backend.gemm(S * B, G, in_width, input.data, in_width, param(offsets.weight_ih), gates.data, G);
@@ -287,10 +274,10 @@ class StackPlan {
     for (Index i = 0; i < S; ++i) {
       const Index t = reverse ? S - 1 - i : i;
       step.rows = batch_sizes != nullptr ? batch_sizes[t] : B;
-      step.gx = gates.step(t);
-      step.h_out = output.step(t, out_col);
+      step.gx = gates.at(t);
+      step.h_out = output.at(t, out_col);
       const bool from_initial = previous < 0 || batch_sizes != nullptr;
-      step.h_prev = from_initial ? initial : output.step(previous, out_col);
+      step.h_prev = from_initial ? initial : output.at(previous, out_col);
       step.ld_h_prev = from_initial ? H_out : output.ld();
       backend.recurrent(spec_, step);
       if (batch_sizes != nullptr) backend.copy_rows(step.h_out, output.ld(), state, H_out, step.rows, H_out);
@@ -299,7 +286,7 @@ class StackPlan {
     if (batch_sizes != nullptr) {
       backend.copy_rows(state, H_out, h_n, H_out, B, H_out);
     } else {
-      const T* last = output.step(reverse ? 0 : S - 1, out_col);
+      const T* last = output.at(reverse ? 0 : S - 1, out_col);
       if (last != h_n) backend.copy_rows(last, output.ld(), h_n, H_out, B, H_out);
     }
   }

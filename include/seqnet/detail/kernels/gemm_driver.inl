@@ -51,7 +51,7 @@ SEQNET_GEMM_TARGET void micro_tile(Eigen::Index depth, const T* a, const T* b, T
       const T* bk = b + (k + s) * B_STRIDE;
       Reg bv[VECTORS];
       SEQNET_GEMM_UNROLL
-      for (int v = 0; v < VECTORS; ++v) bv[v] = V::load(bk + v * L);
+      for (int v = 0; v < VECTORS; ++v) bv[v] = ROWS > 1 ? V::load_pinned(bk + v * L) : V::load(bk + v * L);
       SEQNET_GEMM_UNROLL
       for (int r = 0; r < ROWS; ++r) {
         const Reg ar = V::broadcast(ak + r);

@@ -35,6 +35,7 @@ struct Vec {
     for (int i = 0; i < lanes; ++i) r.v[i] = p[i];
     return r;
   }
+  static Reg load_pinned(const T* p) { return load(p); }
   static Reg broadcast(const T* p) {
     Reg r;
     for (int i = 0; i < lanes; ++i) r.v[i] = *p;

@@ -14,13 +14,22 @@
 #define SEQNET_GEMM_UNROLL
 #endif
 
+#if defined(__GNUC__) || defined(__clang__)
+#define SEQNET_GEMM_PREFETCH_L2(address) __builtin_prefetch((address), 0, 2)
+#else
+#define SEQNET_GEMM_PREFETCH_L2(address) ((void)(address))
+#endif
+
 /// One register tile: `out[ROWS, VECTORS * lanes] (+)= a_tile * b_panel (+ bias)` over `depth`.
 /// `a` is a packed input tile (`depth` groups of `a_stride` rows), `b` a packed weight panel slice
 /// (`depth` groups of `VECTORS * lanes` columns). Only the first `tail_lanes` lanes of the last vector
-/// are real columns; the rest is padding and is neither read from `bias`/`out` nor written.
+/// are real columns; the rest is padding and is neither read from `bias`/`out` nor written. One cache
+/// line from `prefetch` onwards is fetched into L2 per step of k, `prefetch_lines` of them (the weight
+/// slice the driver takes next).
 template <typename T, int ROWS, int VECTORS, int A_STRIDE>
 SEQNET_GEMM_TARGET void micro_tile(Eigen::Index depth, const T* a, const T* b, T* out, Eigen::Index out_stride,
-                                   int tail_lanes, const T* bias, bool add_to_out) {
+                                   int tail_lanes, const T* bias, bool add_to_out, const T* prefetch,
+                                   Eigen::Index prefetch_lines) {
   using V = Vec<T>;
   using Reg = typename V::Reg;
   constexpr int L = V::lanes;
@@ -45,6 +54,7 @@ SEQNET_GEMM_TARGET void micro_tile(Eigen::Index depth, const T* a, const T* b, T
 
   Eigen::Index k = 0;
   for (; k + SPLIT <= depth; k += SPLIT) {
+    if (k < prefetch_lines) SEQNET_GEMM_PREFETCH_L2(prefetch + k * (64 / sizeof(T)));
     SEQNET_GEMM_UNROLL
     for (int s = 0; s < SPLIT; ++s) {
       const T* ak = a + (k + s) * A_STRIDE;
@@ -104,7 +114,8 @@ SEQNET_GEMM_TARGET void micro_tile(Eigen::Index depth, const T* a, const T* b, T
 }
 
 template <typename T>
-using MicroTileFunction = void (*)(Eigen::Index, const T*, const T*, T*, Eigen::Index, int, const T*, bool);
+using MicroTileFunction = void (*)(Eigen::Index, const T*, const T*, T*, Eigen::Index, int, const T*, bool, const T*,
+                                   Eigen::Index);
 
 /// Every (rows, vectors) edge variant of the register tile, indexed by `(rows - 1) * VECTORS + vectors - 1`,
 /// so edge tiles compute only what they store.
@@ -249,11 +260,22 @@ SEQNET_GEMM_TARGET void gemm(const GemmProblem<T>& p) {
           const T* b = p.packed_weight + col0 * p.depth + k0 * vectors * L;
           const T* bias = first_slice && p.bias != nullptr ? p.bias + col0 : nullptr;
           const T* a = p.workspace + tile_rows * (k0 - g0);
+          // The weight slice taken next (the panel's next slice, or the next panel's first of this group)
+          // is fetched into L2 while this one runs, a share per row tile: the hardware prefetcher sees
+          // each tile re-read the current slice from its start and does not run ahead into the next.
+          const T* next = k0 + slice_depth < g1       ? b + block_depth * vectors * L
+                          : panel + 1 < p.panel_end ? p.packed_weight + (col0 + NR) * p.depth + g0 * NR
+                                                      : nullptr;
+          const Eigen::Index next_lines = next != nullptr ? (block_depth * NR * Eigen::Index(sizeof(T)) + 63) / 64 : 0;
+          const Eigen::Index lines_per_tile = (next_lines + tiles.count - 1) / tiles.count;
           for (Eigen::Index t = 0; t < tiles.count; ++t) {
             const int rows = tiles.height(t);
+            const Eigen::Index first_line = t * lines_per_tile;
+            const Eigen::Index lines = next_lines - first_line < lines_per_tile ? next_lines - first_line : lines_per_tile;
             table[static_cast<std::size_t>((rows - 1) * VECTORS + vectors - 1)](
                 block_depth, a + t * MR * block_depth, b, out + tiles.begin(t) * p.output_stride, p.output_stride,
-                tail_lanes, bias, add_to_out);
+                tail_lanes, bias, add_to_out, next != nullptr ? next + first_line * (64 / Eigen::Index(sizeof(T))) : nullptr,
+                lines > 0 ? lines : 0);
           }
         }
       }
@@ -262,3 +284,4 @@ SEQNET_GEMM_TARGET void gemm(const GemmProblem<T>& p) {
 }
 
 #undef SEQNET_GEMM_UNROLL
+#undef SEQNET_GEMM_PREFETCH_L2

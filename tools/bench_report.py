@@ -297,7 +297,12 @@ def main():
                f"{meta.get('repetitions', '?')} repetitions (Google Benchmark; {basis_text}); ratios are "
                "seqnet time / peer time, so **below 1 means seqnet is faster**. GFLOP/s counts "
                "2·seq·batch·G·H·(in+H_out) per layer and direction (G = 1, 3, 4 for RNN, GRU, LSTM) plus "
-               "2·seq·batch·H·proj for the projection; elementwise gate math is not counted.\n")
+               "2·seq·batch·H·proj for the projection; elementwise gate math is not counted."
+               + (" The 1-thread run interleaves the repetitions of all its benchmarks in random order (Google "
+                  "Benchmark's random interleaving), so the machine's slow spells fall on seqnet and oneDNN alike; "
+                  "multi-thread runs take each benchmark's repetitions back to back (a shuffled repetition would "
+                  "start while the other library's threads still spin)." if meta.get("interleave_1t") == "1" else "")
+               + "\n")
     out.append("## Machine and builds\n")
     out.append(f"- CPU: {model} ({details})")
     out.append(f"- Date: {meta.get('date', ctx.get('date', '?'))}; seqnet commit {meta.get('commit', '?')}; "

@@ -298,6 +298,7 @@ def main():
                "seqnet time / peer time, so **below 1 means seqnet is faster**. GFLOP/s counts "
                "2·seq·batch·G·H·(in+H_out) per layer and direction (G = 1, 3, 4 for RNN, GRU, LSTM) plus "
                "2·seq·batch·H·proj for the projection; elementwise gate math is not counted."
+               + (f" Each benchmark first runs {meta['warmup']} s of untimed calls." if meta.get("warmup") else "")
                + (" The 1-thread run interleaves the repetitions of all its benchmarks in random order (Google "
                   "Benchmark's random interleaving), so the machine's slow spells fall on seqnet and oneDNN alike; "
                   "multi-thread runs take each benchmark's repetitions back to back (a shuffled repetition would "

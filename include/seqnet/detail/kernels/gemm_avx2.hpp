@@ -20,15 +20,6 @@ namespace seqnet::detail::gemm_avx2 {
 #define SEQNET_GEMM_TARGET __attribute__((target("avx2,fma")))
 inline constexpr GemmKernel this_kernel = GemmKernel::Avx2;
 
-/// `x`, forced into a register: GCC otherwise folds a weight vector that several rows of a narrow tile
-/// multiply into each of their FMAs as a memory operand, turning one load into one per row, and tiles of
-/// 2 to 4 rows become load-bound (a 4 x 64 fp32 tile ran at 70% of the 6 x 64 tile's rate per row).
-template <typename Reg>
-SEQNET_GEMM_TARGET inline Reg pinned(Reg x) {
-  __asm__("" : "+v"(x));
-  return x;
-}
-
 template <typename T>
 struct Vec;
 
@@ -38,7 +29,11 @@ struct Vec<float> {
   static constexpr int lanes = 8;
   SEQNET_GEMM_TARGET static Reg zero() { return _mm256_setzero_ps(); }
   SEQNET_GEMM_TARGET static Reg load(const float* p) { return _mm256_loadu_ps(p); }
-  SEQNET_GEMM_TARGET static Reg load_pinned(const float* p) { return pinned(_mm256_loadu_ps(p)); }
+  SEQNET_GEMM_TARGET static Reg load_pinned(const float* p) {
+    Reg x = _mm256_loadu_ps(p);
+    SEQNET_GEMM_PIN_REGISTER(x);
+    return x;
+  }
   SEQNET_GEMM_TARGET static Reg broadcast(const float* p) { return _mm256_broadcast_ss(p); }
   SEQNET_GEMM_TARGET static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
   SEQNET_GEMM_TARGET static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
@@ -78,7 +73,11 @@ struct Vec<double> {
   static constexpr int lanes = 4;
   SEQNET_GEMM_TARGET static Reg zero() { return _mm256_setzero_pd(); }
   SEQNET_GEMM_TARGET static Reg load(const double* p) { return _mm256_loadu_pd(p); }
-  SEQNET_GEMM_TARGET static Reg load_pinned(const double* p) { return pinned(_mm256_loadu_pd(p)); }
+  SEQNET_GEMM_TARGET static Reg load_pinned(const double* p) {
+    Reg x = _mm256_loadu_pd(p);
+    SEQNET_GEMM_PIN_REGISTER(x);
+    return x;
+  }
   SEQNET_GEMM_TARGET static Reg broadcast(const double* p) { return _mm256_broadcast_sd(p); }
   SEQNET_GEMM_TARGET static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_pd(a, b, c); }
   SEQNET_GEMM_TARGET static Reg add(Reg a, Reg b) { return _mm256_add_pd(a, b); }

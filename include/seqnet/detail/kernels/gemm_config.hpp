@@ -21,6 +21,14 @@
 #define SEQNET_GEMM_HAVE_X86_KERNELS 0
 #endif
 
+#if SEQNET_GEMM_HAVE_X86_KERNELS
+// Forces the vector variable `x` into a register (an empty asm that claims to read and write it there).
+// The x86 kernels' `Vec::load_pinned` use it: GCC otherwise folds a weight vector that several rows of a
+// narrow tile multiply into each of their FMAs as a memory operand, turning one load into one per row, and
+// tiles of 2 to 4 rows become load-bound (a 4 x 64 fp32 tile ran at 70% of the 6 x 64 tile's rate per row).
+#define SEQNET_GEMM_PIN_REGISTER(x) __asm__("" : "+v"(x))
+#endif
+
 namespace seqnet::detail {
 
 /// The micro-kernels a packed weight can be laid out for. `Auto` picks the best one the running CPU

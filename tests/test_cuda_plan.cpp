@@ -35,10 +35,12 @@ Tensor<T, R> poisoned(const Shape& shape) {
 
 /// What the GPU module does around the plan, with the host backend: check, allocate (poisoned, so an
 /// element the plan forgets shows as NaN), run.
+/// `in_place` (cells): the results start as h0 and c0 and are passed as them, as
+/// `cuda::LSTMCell::forward_into(hc, x, hc)` does.
 template <typename T, int R, typename Module>
 Results<T, R> run_plan(const Module& module, bool cell, const Tensor<T, R>& x, const Tensor<T, R>* h0,
                        const Tensor<T, R>* c0, const SequenceLengths* lengths, seqnet::Generator& generator,
-                       seqnet::test::HostBackend<T>* backend_out = nullptr) {
+                       seqnet::test::HostBackend<T>* backend_out = nullptr, bool in_place = false) {
   const auto& spec = module.spec();
   const seqnet::detail::ParameterLayout layout(spec);
   const Shape h_shape = h0 != nullptr ? seqnet::shape(*h0) : Shape{};
@@ -57,9 +59,18 @@ Results<T, R> run_plan(const Module& module, bool cell, const Tensor<T, R>& x, c
   io.output = r.output.data();
   io.h_n = cell ? r.output.data() : r.h.data();
   io.c_n = call.c.rank() > 0 ? r.c.data() : nullptr;
+  if (in_place) {
+    r.output = *h0;
+    io.h0 = io.output = io.h_n = r.output.data();
+    if (c0 != nullptr) {
+      r.c = *c0;
+      io.c0 = io.c_n = r.c.data();
+    }
+  }
   seqnet::test::HostBackend<T> backend;
   stack.run(backend, module.flat_parameters(), io, workspace.data(), call.packed.sorted_indices.data(),
             module.is_training(), generator);
+  CHECK(backend.overlapping_steps == 0);
   if (cell) r.h = r.output;
   if (backend_out != nullptr) *backend_out = backend;
   return r;
@@ -186,6 +197,18 @@ TEMPLATE_TEST_CASE("CUDA plan on the host: unbatched input, cells, dropout", "[c
     check_close(run_plan<T, 2>(rnn, true, x, &h, nullptr, nullptr, unused).h, rnn(x, h));
     const Tensor<T, 1> x1 = seqnet::randn<T>(6), h1d = seqnet::randn<T>(5);
     check_close(run_plan<T, 1>(gru, true, x1, &h1d, nullptr, nullptr, unused).h, gru(x1, h1d));
+  }
+  SECTION("cells stepped in place: h0 is the result, c0 is c1") {
+    seqnet::Generator init(6);
+    seqnet::LSTMCell<T> lstm(seqnet::LSTMCellOptions(6, 40), init);
+    seqnet::GRUCell<T> gru(seqnet::GRUCellOptions(6, 40), init);
+    const Tensor<T, 2> x = seqnet::randn<T>(3, 6), h = seqnet::randn<T>(3, 40), c = seqnet::randn<T>(3, 40);
+    seqnet::Generator unused;
+    const auto lstm_got = run_plan<T, 2>(lstm, true, x, &h, &c, nullptr, unused, nullptr, true);
+    auto [h1, c1] = lstm(x, {h, c});
+    check_close(lstm_got.h, h1);
+    check_close(lstm_got.c, c1);
+    check_close(run_plan<T, 2>(gru, true, x, &h, nullptr, nullptr, unused, nullptr, true).h, gru(x, h));
   }
   SECTION("training-mode dropout draws the CPU's mask") {
     seqnet::Generator init(4);

@@ -118,3 +118,18 @@ TEMPLATE_TEST_CASE("lengths in any order give the same rows as sorted lengths", 
     CHECK(seqnet_test::identical(Tensor<T, 2>(h_n.template chip<1>(j)), Tensor<T, 2>(h_n_sorted.template chip<1>(i))));
   }
 }
+
+TEST_CASE("LSTM takes a packed batch's states as {h0, c0} or as h0, c0", "[packed]") {
+  seqnet::Generator generator(6);
+  seqnet::LSTM<double> lstm(seqnet::LSTMOptions(3, 4).num_layers(2), generator);
+  const Tensor<double, 3> x = seqnet::randn<double>(5, 3, 3);
+  const Tensor<double, 3> h0 = seqnet::randn<double>(2, 3, 4), c0 = seqnet::randn<double>(2, 3, 4);
+  const SequenceLengths lengths = SequenceLengths{2, 5, 3}.enforce_sorted(false);
+  const auto [out, hc] = lstm(x, lengths, {h0, c0});
+  const auto [out_separate, hc_separate] = lstm(x, lengths, h0, c0);  // the GPU modules' spelling too
+  CHECK(seqnet_test::identical(out, out_separate));
+  CHECK(seqnet_test::identical(hc.first, hc_separate.first));
+  CHECK(seqnet_test::identical(hc.second, hc_separate.second));
+  const auto [out_zero, hc_zero] = lstm(x, lengths);
+  CHECK_FALSE(seqnet_test::identical(out, out_zero));  // the states were used
+}

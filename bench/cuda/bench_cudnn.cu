@@ -7,6 +7,7 @@
 //      CPU module (itself checked against PyTorch by the tests) is the referee for seqnet;
 //   3. times back-to-back forward calls between CUDA events on the module's stream (median of repeats)
 //      and prints µs per call, GFLOP/s and the ratio seqnet time / cuDNN time (below 1: seqnet faster).
+// With --cell-step it also times one cell step at batch 1, the state carried in place (the latency case).
 // Without a CUDA device it says so and exits 0. Run with --help for the flags.
 #include <seqnet/cuda.hpp>
 
@@ -100,6 +101,7 @@ struct Settings {
   double tolerance = -1.0;  // < 0: 1e-4 in fp32, 1e-2 with TF32
   double cpu_check_gflop = 20.0;
   bool keep_pool = true;
+  bool cell_step = false;  // also time one cell step at batch 1 (the latency case)
   std::uint64_t seed = 20240601;
   std::string json;
 };
@@ -122,6 +124,8 @@ const char* usage_text =
     "  --pool=keep|default         keep (default): the default memory pool keeps freed memory between\n"
     "                              repeats; default: CUDA's release threshold of 0\n"
     "  --seed=N                    weights and input seed\n"
+    "  --cell-step                 also time one step of LSTMCell / GRUCell / RNNCell at batch 1, state\n"
+    "                              carried in place (forward_into), against cuDNN with seq 1 (same hiddens)\n"
     "  --json=FILE                 also write the results as JSON\n";
 
 std::vector<std::string> split(const std::string& text) {
@@ -186,6 +190,10 @@ Settings parse(int argc, char** argv) {
   s.algos = parse_algos("standard,persist_static");
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
+    if (arg == "--cell-step") {
+      s.cell_step = true;
+      continue;
+    }
     if (arg == "--help" || arg == "-h") {
       std::cout << usage_text;
       std::exit(0);
@@ -441,11 +449,12 @@ class CudnnRNN {
     return {};
   }
 
-  /// One forward pass from zero state (hx = cx = NULL) on the handle's stream.
-  cudnnStatus_t forward(const float* x, float* y, float* hy, float* cy) const {
+  /// One forward pass on the handle's stream, from `hx`, `cx` (null: zero state).
+  cudnnStatus_t forward(const float* x, float* y, float* hy, float* cy, const float* hx = nullptr,
+                        const float* cx = nullptr) const {
     const bool lstm = mode_.mode == Mode::LSTM;
     return cudnnRNNForward(handle_, rnn_.get(), CUDNN_FWD_MODE_INFERENCE, static_cast<const int32_t*>(seq_lengths_.get()),
-                           x_desc_.get(), x, y_desc_.get(), y, h_desc_.get(), nullptr, hy, h_desc_.get(), nullptr,
+                           x_desc_.get(), x, y_desc_.get(), y, h_desc_.get(), hx, hy, h_desc_.get(), lstm ? cx : nullptr,
                            lstm ? cy : nullptr, weights_.bytes(), weights_.get(), work_.bytes(), work_.get(),
                            reserve_.bytes(), reserve_.get());
   }
@@ -468,8 +477,10 @@ class CudnnRNN {
   /// that gate's slice of bias_ih / bias_hh.
   template <typename Gpu>
   void copy_weights(const Gpu& module, cudaStream_t stream) {
-    const auto weight_ih = module.parameter("weight_ih_l0"), weight_hh = module.parameter("weight_hh_l0");
-    const auto bias_ih = module.parameter("bias_ih_l0"), bias_hh = module.parameter("bias_hh_l0");
+    // A cell's parameters are PyTorch's `weight_ih`, ...; a one-layer module's `weight_ih_l0`, ...
+    const std::string suffix = module.spec().is_cell ? "" : "_l0";
+    const auto weight_ih = module.parameter("weight_ih" + suffix), weight_hh = module.parameter("weight_hh" + suffix);
+    const auto bias_ih = module.parameter("bias_ih" + suffix), bias_hh = module.parameter("bias_hh" + suffix);
     const int gates = mode_.gates;
     for (int id = 0; id < 2 * gates; ++id) {
       const bool recurrent = id >= gates;
@@ -519,8 +530,9 @@ class CudnnRNN {
 // One (mode, batch, hidden)
 
 struct Row {
-  explicit Row(const ModeInfo& m) : mode(m) {}
+  explicit Row(const ModeInfo& m, bool is_cell = false) : mode(m), cell(is_cell) {}
   ModeInfo mode;
+  bool cell = false;  // one cell step (seq 1), state carried in place
   Index batch = 0, hidden = 0, seq = 0;
   double flops = 0.0;
   int iters = 0;
@@ -699,6 +711,152 @@ void run_shape(const Settings& s, cudnnHandle_t cudnn, Row& row, const Cpu& cpu,
   }
 }
 
+/// Calls `f(cpu, gpu)` with the seeded CPU cell of `mode` and the seqnet::cuda cell built from it.
+template <typename F>
+void with_cells(const ModeInfo& mode, Index hidden, seqnet::Generator& generator, F&& f) {
+  switch (mode.mode) {
+    case Mode::LSTM: {
+      seqnet::LSTMCell<float> cpu(seqnet::LSTMCellOptions(hidden, hidden), generator);
+      seqnet::cuda::LSTMCell<float> gpu(cpu);
+      f(cpu, gpu);
+      return;
+    }
+    case Mode::GRU: {
+      seqnet::GRUCell<float> cpu(seqnet::GRUCellOptions(hidden, hidden), generator);
+      seqnet::cuda::GRUCell<float> gpu(cpu);
+      f(cpu, gpu);
+      return;
+    }
+    case Mode::RNNTanh:
+    case Mode::RNNRelu: {
+      const auto nonlinearity = mode.mode == Mode::RNNTanh ? seqnet::Nonlinearity::Tanh : seqnet::Nonlinearity::Relu;
+      seqnet::RNNCell<float> cpu(seqnet::RNNCellOptions(hidden, hidden).nonlinearity(nonlinearity), generator);
+      seqnet::cuda::RNNCell<float> gpu(cpu);
+      f(cpu, gpu);
+      return;
+    }
+  }
+}
+
+/// One step of a cell at batch 1, as a real-time loop runs it: seqnet's `forward_into(state, x, state)`
+/// (the state carried in place, so its CUDA graph replays) against cuDNN's forward with seq 1, its
+/// state ping-ponging between two buffers. Checked first from the same random state.
+template <typename Cpu, typename Gpu>
+void run_cell_step(const Settings& s, cudnnHandle_t cudnn, Row& row, const Cpu& cpu, Gpu& gpu,
+                   seqnet::Generator& generator) {
+  constexpr bool lstm = std::is_same_v<Gpu, seqnet::cuda::LSTMCell<float>>;
+  const cudaStream_t stream = gpu.stream();
+  if (s.tf32) gpu.allow_tf32(true);
+  CUDNN_CHECK(cudnnSetStream(cudnn, stream));
+  struct StreamReset {
+    cudnnHandle_t handle;
+    ~StreamReset() { (void)cudnnSetStream(handle, nullptr); }
+  } stream_reset{cudnn};
+
+  const Index H = row.hidden;
+  seqnet::Tensor<float, 2> x(1, H), h(1, H), c(1, H);
+  for (auto* t : {&x, &h, &c})
+    for (Index i = 0; i < t->size(); ++i) t->data()[i] = static_cast<float>(generator.normal());
+  const auto x_dev = seqnet::cuda::to_device(x, stream);
+  const auto h_dev = seqnet::cuda::to_device(h, stream), c_dev = seqnet::cuda::to_device(c, stream);
+  const auto flat = [](const seqnet::Tensor<float, 2>& t) { return std::vector<float>(t.data(), t.data() + t.size()); };
+
+  // --- correctness: one step from (h, c), seqnet against the CPU cell and cuDNN against seqnet.
+  Outputs reference, expected;
+  if constexpr (lstm) {
+    auto [h1, c1] = gpu(x_dev, {h_dev, c_dev});
+    reference = {flat(h1.to_host(stream)), flat(h1.to_host(stream)), flat(c1.to_host(stream))};
+    auto [h1_cpu, c1_cpu] = cpu(x, {h, c});
+    expected = {flat(h1_cpu), flat(h1_cpu), flat(c1_cpu)};
+  } else {
+    const auto h1 = flat(gpu(x_dev, h_dev).to_host(stream));
+    reference = {h1, h1, {}};
+    const auto h1_cpu = flat(cpu(x, h));
+    expected = {h1_cpu, h1_cpu, {}};
+  }
+  row.cpu_diff = relative_diff(reference, expected);
+  if (!(row.cpu_diff <= s.tolerance)) {
+    row.seqnet_status = "MISMATCH";
+    row.notes.push_back("seqnet's cell differs from the CPU cell by " + format_diff(row.cpu_diff) + " (relative)");
+  }
+
+  const std::size_t count = static_cast<std::size_t>(H);
+  const DeviceMemory y(count * sizeof(float));
+  DeviceMemory hs[2] = {DeviceMemory(count * sizeof(float)), DeviceMemory(count * sizeof(float))};
+  DeviceMemory cs[2] = {DeviceMemory(count * sizeof(float)), DeviceMemory(count * sizeof(float))};
+  std::vector<std::unique_ptr<CudnnRNN>> rnns;
+  for (const AlgoInfo& info : s.algos) {
+    AlgoResult result;
+    auto rnn = std::make_unique<CudnnRNN>(cudnn, row.mode, info.algo, s.tf32, 1, 1, H);
+    std::string why = rnn->prepare(gpu, stream);
+    if (why.empty()) {
+      CUDA_CHECK(cudaMemsetAsync(y.get(), 0xFF, y.bytes(), stream));
+      CUDA_CHECK(cudaMemsetAsync(hs[1].get(), 0xFF, hs[1].bytes(), stream));
+      CUDA_CHECK(cudaMemsetAsync(cs[1].get(), 0xFF, cs[1].bytes(), stream));
+      CUDA_CHECK(cudaMemcpyAsync(hs[0].get(), h_dev.data(), hs[0].bytes(), cudaMemcpyDeviceToDevice, stream));
+      CUDA_CHECK(cudaMemcpyAsync(cs[0].get(), c_dev.data(), cs[0].bytes(), cudaMemcpyDeviceToDevice, stream));
+      if (auto failed = rnn->probe(rnn->forward(x_dev.data(), y.floats(), hs[1].floats(), cs[1].floats(),
+                                                hs[0].floats(), cs[0].floats()),
+                                   "cudnnRNNForward"))
+        why = *failed;
+    }
+    if (!why.empty()) {
+      result.note = why;
+      row.notes.push_back(std::string("cuDNN ") + info.name + ": n/a: " + why);
+    } else {
+      Outputs theirs{to_vector(y, count, stream), to_vector(hs[1], count, stream), {}};
+      if (lstm) theirs.c_n = to_vector(cs[1], count, stream);
+      result.diff = relative_diff(theirs, reference);
+      result.status = result.diff <= s.tolerance ? "ok" : "MISMATCH";
+      if (result.status != "ok") {
+        result.note = "differs from seqnet by " + format_diff(result.diff) + " (relative)";
+        row.notes.push_back(std::string("cuDNN ") + info.name + ": MISMATCH: " + result.note);
+      }
+    }
+    row.algos.push_back(result);
+    rnns.push_back(std::move(rnn));
+  }
+  if (row.seqnet_status != "ok") {
+    for (auto& a : row.algos)
+      if (a.status == "ok") a.status = "untimed";
+    return;
+  }
+
+  // --- timing: a stepping loop; seqnet writes the new state over the old one.
+  auto state = [&] {
+    if constexpr (lstm) {
+      return seqnet::cuda::LSTMState<float, 2>(seqnet::cuda::to_device(h, stream), seqnet::cuda::to_device(c, stream));
+    } else {
+      return seqnet::cuda::to_device(h, stream);
+    }
+  }();
+  auto seqnet_step = [&] { gpu.forward_into(state, x_dev, state); };
+  for (int i = 0; i < s.warmup + 2; ++i) seqnet_step();  // a key seen twice is captured: replay from here on
+  row.iters = s.iters;
+  if (row.iters == 0) {
+    const double once = time_call_us(stream, 3, seqnet_step);
+    row.iters = static_cast<int>(std::clamp(std::ceil(s.target_ms * 1000.0 / std::max(once, 1e-3)), 3.0, 20000.0));
+  }
+  row.seqnet_us = median_us(stream, s, row.iters, seqnet_step);
+  gpu.use_cuda_graphs(false);
+  for (int i = 0; i < s.warmup; ++i) seqnet_step();
+  row.nograph_us = median_us(stream, s, row.iters, seqnet_step);
+  gpu.use_cuda_graphs(true);
+
+  for (std::size_t a = 0; a < rnns.size(); ++a) {
+    AlgoResult& result = row.algos[a];
+    if (result.status != "ok") continue;
+    int from = 0;
+    auto cudnn_step = [&] {
+      CUDNN_CHECK(rnns[a]->forward(x_dev.data(), y.floats(), hs[1 - from].floats(), cs[1 - from].floats(),
+                                   hs[from].floats(), cs[from].floats()));
+      from = 1 - from;
+    };
+    for (int i = 0; i < s.warmup; ++i) cudnn_step();
+    result.us = median_us(stream, s, row.iters, cudnn_step);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Output
 
@@ -744,7 +902,7 @@ void print_header(const Settings& s) {
 
 void print_row(const Settings& s, const Row& row) {
   const bool ok = row.seqnet_status == "ok";
-  std::cout << "| " << row.mode.name << " | " << row.batch << " | " << row.hidden << " | "
+  std::cout << "| " << row.mode.name << (row.cell ? " cell" : "") << " | " << row.batch << " | " << row.hidden << " | "
             << (ok ? fixed(row.seqnet_us, 1) + (row.graph_stable ? "" : "*") : row.seqnet_status) << " | " << fixed(row.nograph_us, 1) << " |";
   for (const auto& a : row.algos) std::cout << " " << (a.status == "ok" ? fixed(a.us, 1) : a.status) << " |";
   std::cout << " " << (ok ? fixed(gflops(row.flops, row.seqnet_us), 1) : "-") << " |";
@@ -787,7 +945,8 @@ void write_json(const std::string& path, const Settings& s, const std::string& g
       << ",\n  \"repeats\": " << s.repeats << ",\n  \"results\": [";
   for (std::size_t r = 0; r < rows.size(); ++r) {
     const Row& row = rows[r];
-    out << (r == 0 ? "\n" : ",\n") << "    {\"mode\": " << json_string(row.mode.name) << ", \"seq\": " << row.seq
+    out << (r == 0 ? "\n" : ",\n") << "    {\"mode\": " << json_string(row.mode.name)
+        << ", \"cell_step\": " << (row.cell ? "true" : "false") << ", \"seq\": " << row.seq
         << ", \"batch\": " << row.batch << ", \"hidden\": " << row.hidden << ", \"input\": " << row.hidden
         << ", \"flops\": " << json_number(row.flops) << ", \"iters\": " << row.iters
         << ", \"seqnet_status\": " << json_string(row.seqnet_status) << ", \"seqnet_us\": " << json_number(row.seqnet_us)
@@ -865,12 +1024,31 @@ int run(int argc, char** argv) {
     }
   }
 
+  if (s.cell_step) {
+    std::cout << "\nOne cell step at batch 1 (seq 1), the state carried in place; cuDNN with seq 1:\n\n";
+    print_header(s);
+    for (const ModeInfo& mode : s.modes) {
+      for (Index hidden : s.hiddens) {
+        Row row(mode, true);
+        row.batch = 1, row.hidden = hidden, row.seq = 1;
+        row.flops = 2.0 * mode.gates * static_cast<double>(hidden) * static_cast<double>(hidden + hidden);
+        seqnet::Generator generator(seed_for(s, mode, 0, hidden));
+        with_cells(mode, hidden, generator, [&](const auto& cpu, auto& gpu) {
+          run_cell_step(s, cudnn.get(), row, cpu, gpu, generator);
+        });
+        CUDA_CHECK(cudaDeviceSynchronize());
+        print_row(s, row);
+        rows.push_back(std::move(row));
+      }
+    }
+  }
+
   bool any_note = false;
   for (const Row& row : rows)
     for (const auto& note : row.notes) {
       if (!any_note) std::cout << "\nNotes:\n";
       any_note = true;
-      std::cout << "- " << row.mode.name << " batch " << row.batch << " hidden " << row.hidden << ": " << note << "\n";
+      std::cout << "- " << row.mode.name << (row.cell ? " cell" : "") << " batch " << row.batch << " hidden " << row.hidden << ": " << note << "\n";
     }
   if (!s.json.empty()) write_json(s.json, s, prop.name, cudnn_version, rows);
   std::cout.flush();

@@ -200,6 +200,12 @@ class LSTM : public detail::StackedModule<T> {
   Output<R> forward(const Tensor<T, R>& input, const SequenceLengths& lengths, const LSTMStateRef<T>& state) const {
     return unpack(this->run(input, &state.h_arg(), &state.c_arg(), &lengths));
   }
+  /// As above, from `h0`, `c0` given separately.
+  template <int R, int RH, int RC>
+  Output<R> forward(const Tensor<T, R>& input, const SequenceLengths& lengths, const Tensor<T, RH>& h0,
+                    const Tensor<T, RC>& c0) const {
+    return forward(input, lengths, LSTMStateRef<T>(h0, c0));
+  }
   template <int R>
   Output<R> operator()(const Tensor<T, R>& input) const {
     return forward(input);
@@ -219,6 +225,11 @@ class LSTM : public detail::StackedModule<T> {
   template <int R, int RH, int RC>
   Output<R> operator()(const Tensor<T, R>& input, const Tensor<T, RH>& h0, const Tensor<T, RC>& c0) const {
     return forward(input, h0, c0);
+  }
+  template <int R, int RH, int RC>
+  Output<R> operator()(const Tensor<T, R>& input, const SequenceLengths& lengths, const Tensor<T, RH>& h0,
+                       const Tensor<T, RC>& c0) const {
+    return forward(input, lengths, h0, c0);
   }
 
  private:

@@ -6,6 +6,7 @@
 // without a GPU. It records the operations it ran, so tests can also check what the plan asks for.
 
 #include <algorithm>
+#include <set>
 #include <vector>
 
 #include <seqnet/cuda/detail/plan.hpp>
@@ -17,6 +18,9 @@ struct HostBackend {
   int forks = 0;
   int products = 0;
   int steps = 0;
+  /// Steps whose `h_prev` shares an element with `h_out`: a GPU kernel that fuses the product with the
+  /// gates reads `h_prev` while other threads write `h_out`, so the plan must never issue one.
+  int overlapping_steps = 0;
 
   void gemm(Index m, Index n, Index k, const T* a, Index lda, const T* w, T* c, Index ldc) {
     ++products;
@@ -33,6 +37,14 @@ struct HostBackend {
   }
   void recurrent(const detail::RecurrentSpec& spec, const cuda::detail::StepArgs<T>& step) {
     ++steps;
+    const Index width = spec.output_size();
+    std::set<const T*> written;
+    for (Index r = 0; r < step.rows; ++r)
+      for (Index k = 0; k < width; ++k) written.insert(step.h_out + r * step.ld_h_out + k);
+    bool overlaps = false;
+    for (Index r = 0; r < step.rows && !overlaps; ++r)
+      for (Index k = 0; k < width && !overlaps; ++k) overlaps = written.count(step.h_prev + r * step.ld_h_prev + k) > 0;
+    overlapping_steps += overlaps ? 1 : 0;
     cuda::detail::recurrent_by_products(*this, spec, step);
   }
   void copy_rows(const T* src, Index lds, T* dst, Index ldd, Index rows, Index cols) {

@@ -2,10 +2,13 @@
 // every result element written (`poison_results` fills results with NaN first), with and without CUDA graphs.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -84,8 +87,12 @@ void compare_module(Options options, const Config& c, bool graphs) {
     if constexpr (std::is_same_v<Host, seqnet::LSTM<T>>) {
       auto [out, hc] = lengths ? (c.with_state ? host(x, *lengths, {h0, c0}) : host(x, *lengths))
                                : (c.with_state ? host(x, {h0, c0}) : host(x));
-      auto [out_d, hc_d] = lengths ? (c.with_state ? device(x_dev, *lengths, h_dev, c_dev) : device(x_dev, *lengths))
-                                   : (c.with_state ? device(x_dev, h_dev, c_dev) : device(x_dev));
+      // The CPU module's calling style: `{h0, c0}` (and, on the second call, h0 and c0 given separately).
+      auto [out_d, hc_d] = lengths ? (c.with_state ? (call == 1 ? device(x_dev, *lengths, h_dev, c_dev)
+                                                                : device(x_dev, *lengths, {h_dev, c_dev}))
+                                                   : device(x_dev, *lengths))
+                                   : (c.with_state ? (call == 1 ? device(x_dev, h_dev, c_dev) : device(x_dev, {h_dev, c_dev}))
+                                                   : device(x_dev));
       check_close(out_d.to_host(s), out);
       check_close(hc_d.first.to_host(s), hc.first);
       check_close(hc_d.second.to_host(s), hc.second);
@@ -135,7 +142,7 @@ TEMPLATE_TEST_CASE("GPU cells equal the CPU cells", "[cuda]", float, double) {
     const Tensor<T, 2> x = seqnet::randn<T>(batch, 10), h = seqnet::randn<T>(batch, 33), c = seqnet::randn<T>(batch, 33);
     const auto x_d = cuda::to_device(x), h_d = cuda::to_device(h), c_d = cuda::to_device(c);
     auto [h1, c1] = lstm(x, {h, c});
-    auto [h1_d, c1_d] = lstm_d(x_d, h_d, c_d);
+    auto [h1_d, c1_d] = lstm_d(x_d, {h_d, c_d});
     check_close(h1_d.to_host(), h1);
     check_close(c1_d.to_host(), c1);
     check_close(gru_d(x_d, h_d).to_host(), gru(x, h));
@@ -300,4 +307,152 @@ TEST_CASE("GPU modules inside the caller's own CUDA graph", "[cuda]") {
     device.set_stream(nullptr);
   }
   REQUIRE(cudaStreamDestroy(user) == cudaSuccess);
+}
+
+TEMPLATE_TEST_CASE("GPU forward_into: caller-owned results, a state carried in place, one graph replayed",
+                   "[cuda]", float, double) {
+  using T = TestType;
+  seqnet::Generator init(21);
+  seqnet::LSTM<T> host(seqnet::LSTMOptions(5, 32).num_layers(2).bidirectional(true), init);
+  host.eval();
+  cuda::LSTM<T> device(host);
+  device.poison_results(true);
+  const cudaStream_t s = device.stream();
+  seqnet::manual_seed(22);
+  const Tensor<T, 3> x = seqnet::randn<T>(4, 3, 5);
+  const auto x_d = cuda::to_device(x, s);
+  typename cuda::LSTM<T>::template Output<3> result;
+  device.forward_into(result, x_d);  // empty results: allocated here
+  auto [out, state] = host(x);
+  check_close(result.first.to_host(s), out);
+  const T* addresses[] = {result.first.data(), result.second.first.data(), result.second.second.data()};
+  for (int step = 0; step < 6; ++step) {
+    device.forward_into(result, x_d, result.second);  // (h0, c0) are (h_n, c_n) themselves
+    auto [next_out, next_state] = host(x, state);
+    state = next_state;
+    check_close(result.first.to_host(s), next_out);
+    check_close(result.second.first.to_host(s), state.first);
+    check_close(result.second.second.to_host(s), state.second);
+    CHECK(result.first.data() == addresses[0]);  // written in place, never reallocated
+    CHECK(result.second.first.data() == addresses[1]);
+    CHECK(result.second.second.data() == addresses[2]);
+  }
+  // The first call (zero state) and the second (a new key) ran directly; the third captured; the rest
+  // replayed the one graph.
+  CHECK(device.cached_graphs() == 1);
+
+  SECTION("a result of another shape is reallocated; a result that is also an input is refused") {
+    const auto x_long = cuda::to_device(seqnet::randn<T>(9, 3, 5), s);
+    device.forward_into(result, x_long);
+    CHECK(result.first.shape() == seqnet::Shape{9, 3, 64});
+    cuda::GRU<T> gru(seqnet::GRU<T>(seqnet::GRUOptions(8, 8), init));
+    const auto x1 = cuda::to_device(seqnet::randn<T>(1, 1, 8), s);
+    typename cuda::GRU<T>::template Output<3> r = gru(x1);
+    CHECK_THROWS_AS(gru.forward_into(r, r.first), seqnet::value_error);       // input is the output
+    CHECK_THROWS_AS(gru.forward_into(r, x1, r.first), seqnet::value_error);   // h0 is the output
+    gru.forward_into(r, x1, r.second);                                        // h0 is h_n: allowed
+  }
+}
+
+TEMPLATE_TEST_CASE("GPU cells step in place with forward_into", "[cuda]", float, double) {
+  using T = TestType;
+  seqnet::Generator init(23);
+  // Hidden 40, batch 3: the fused step kernel, where an in-place h would race without the plan's copy.
+  seqnet::LSTMCell<T> lstm(seqnet::LSTMCellOptions(6, 40), init);
+  seqnet::GRUCell<T> gru(seqnet::GRUCellOptions(6, 40), init);
+  cuda::LSTMCell<T> lstm_d(lstm);
+  cuda::GRUCell<T> gru_d(gru);
+  const cudaStream_t s = lstm_d.stream();
+  seqnet::manual_seed(24);
+  const Tensor<T, 2> x = seqnet::randn<T>(3, 6);
+  const auto x_d = cuda::to_device(x, s);
+  cuda::LSTMState<T, 2> hc(cuda::to_device(seqnet::randn<T>(3, 40), s), cuda::to_device(seqnet::randn<T>(3, 40), s));
+  cuda::DeviceTensor<T, 2> h = cuda::to_device(seqnet::randn<T>(3, 40), s);
+  seqnet::LSTMState<T, 2> hc_cpu(hc.first.to_host(s), hc.second.to_host(s));
+  Tensor<T, 2> h_cpu = h.to_host(s);
+  for (int step = 0; step < 5; ++step) {
+    lstm_d.forward_into(hc, x_d, hc);
+    gru_d.forward_into(h, x_d, h);
+    hc_cpu = lstm(x, hc_cpu);
+    h_cpu = gru(x, h_cpu);
+    check_close(hc.first.to_host(s), hc_cpu.first);
+    check_close(hc.second.to_host(s), hc_cpu.second);
+    check_close(h.to_host(s), h_cpu);
+  }
+  CHECK(lstm_d.cached_graphs() == 1);
+}
+
+TEST_CASE("GPU modules share their device's stream, cuBLAS handles and workspaces", "[cuda]") {
+  seqnet::Generator init(25);
+  const seqnet::GRU<float> host(seqnet::GRUOptions(8, 64), init);
+  cuda::GRU<float> first(host);  // the device's lane exists from here on
+  REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
+  std::size_t free_before = 0, free_after = 0, total = 0;
+  REQUIRE(cudaMemGetInfo(&free_before, &total) == cudaSuccess);
+  std::vector<cuda::GRU<float>> modules;
+  for (int i = 0; i < 10; ++i) modules.emplace_back(host);
+  REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
+  REQUIRE(cudaMemGetInfo(&free_after, &total) == cudaSuccess);
+  // With two 32 MiB cuBLAS workspaces per module, ten modules took 640 MiB; now they add their parameters
+  // (56 KiB each) and less than one lane's two workspaces, whatever the memory pool's granularity.
+  CHECK(free_before - std::min(free_before, free_after) < (std::size_t(64) << 20));
+  for (const auto& m : modules) CHECK(m.stream() == first.stream());
+
+  // Chained on the shared stream, one module's output is the next one's input without any event.
+  seqnet::manual_seed(26);
+  const Tensor<float, 3> x = seqnet::randn<float>(6, 2, 8);
+  seqnet::GRU<float> second_host(seqnet::GRUOptions(64, 8), init);
+  cuda::GRU<float> second(second_host);
+  auto [hidden, h_n] = first(cuda::to_device(x, first.stream()));
+  auto [out, h2] = second(hidden);
+  check_close(out.to_host(second.stream()), std::get<0>(second_host(std::get<0>(host(x)))));
+}
+
+TEST_CASE("GPU modules called from several host threads at once", "[cuda]") {
+  seqnet::Generator init(27);
+  const seqnet::LSTM<float> host(seqnet::LSTMOptions(8, 48).bidirectional(true), init);
+  cuda::LSTM<float> shared(host);  // one module, and one per thread, all on the device's stream
+  seqnet::manual_seed(28);
+  const Tensor<float, 3> x = seqnet::randn<float>(7, 4, 8);
+  const auto reference = host(x);
+  const Tensor<float, 3>& expected = reference.first;
+  std::vector<std::string> failures(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      try {
+        cuda::LSTM<float> own(host);
+        const auto x_d = cuda::to_device(x, own.stream());
+        for (int i = 0; i < 20; ++i) {
+          const auto& module = i % 2 == 0 ? own : shared;
+          const Tensor<float, 3> got = module(x_d).first.to_host(module.stream());
+          for (Index k = 0; k < got.size(); ++k)
+            if (!(std::abs(got.data()[k] - expected.data()[k]) <= 1e-5f)) throw std::runtime_error("mismatch");
+        }
+      } catch (const std::exception& e) {
+        failures[static_cast<std::size_t>(t)] = e.what();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& f : failures) CHECK(f.empty());
+}
+
+TEST_CASE("GPU calls restore the caller's current device", "[cuda]") {
+  if (cuda::device_count() < 2) {
+    WARN("one CUDA device: switching devices is not exercised");
+    return;
+  }
+  REQUIRE(cudaSetDevice(0) == cudaSuccess);
+  seqnet::GRU<float> host(seqnet::GRUOptions(4, 8));
+  cuda::GRU<float> device0(host);  // lives on device 0
+  REQUIRE(cudaSetDevice(1) == cudaSuccess);
+  REQUIRE(cudaSetDevice(0) == cudaSuccess);
+  const auto x0 = cuda::to_device(seqnet::randn<float>(3, 2, 4), device0.stream());
+  REQUIRE(cudaSetDevice(1) == cudaSuccess);
+  (void)device0(x0);
+  int current = -1;
+  REQUIRE(cudaGetDevice(&current) == cudaSuccess);
+  CHECK(current == 1);
+  REQUIRE(cudaSetDevice(0) == cudaSuccess);
 }

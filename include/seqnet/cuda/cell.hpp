@@ -26,20 +26,28 @@ class DeviceCell : public DeviceModule<T> {
   Options options_;
 };
 
-/// RNNCell and GRUCell: `h' = cell(x[, h])`.
+/// RNNCell and GRUCell: `h' = cell(x[, h])`, or `cell.forward_into(h1, x[, h])` into a caller-owned
+/// tensor (written in place when its shape fits, else reallocated on `stream()`; `h` may be `h1` itself).
 template <typename T, typename Options, typename HostModule>
 class HiddenStateDeviceCell : public DeviceCell<T, Options, HostModule> {
  public:
-  /// One step from a zero hidden state; returns h'.
+  /// One step from a zero hidden state.
   template <typename In, int R>
-  DeviceTensor<T, R> forward(const DeviceTensor<In, R>& input) const {
-    return std::move(this->run(input, nullptr, nullptr, nullptr).output);
+  void forward_into(DeviceTensor<T, R>& h1, const DeviceTensor<In, R>& input) const {
+    this->run_into(input, nullptr, nullptr, nullptr, &h1, nullptr, nullptr);
   }
-  /// One step from `hx`; returns h'.
+  /// One step from `hx`.
   template <typename In, int R, int RH>
-  DeviceTensor<T, R> forward(const DeviceTensor<In, R>& input, const DeviceTensor<T, RH>& hx) const {
+  void forward_into(DeviceTensor<T, R>& h1, const DeviceTensor<In, R>& input, const DeviceTensor<T, RH>& hx) const {
     const auto h = device_arg(hx);
-    return std::move(this->run(input, &h, nullptr, nullptr).output);
+    this->run_into(input, &h, nullptr, nullptr, &h1, nullptr, nullptr);
+  }
+  /// h' in a new tensor: `(x)` or `(x, hx)`.
+  template <typename In, int R, typename... Rest>
+  DeviceTensor<T, R> forward(const DeviceTensor<In, R>& input, const Rest&... rest) const {
+    DeviceTensor<T, R> h1;
+    forward_into(h1, input, rest...);
+    return h1;
   }
   template <typename In, int R, typename... Rest>
   DeviceTensor<T, R> operator()(const DeviceTensor<In, R>& input, const Rest&... rest) const {
@@ -72,7 +80,8 @@ class GRUCell : public detail::HiddenStateDeviceCell<T, GRUCellOptions, seqnet::
       : GRUCell(seqnet::GRUCell<T>(options, generator)) {}
 };
 
-/// `seqnet::LSTMCell` on the GPU: `auto [h1, c1] = cell(x, h0, c0);`
+/// `seqnet::LSTMCell` on the GPU, called as the CPU cell is: `auto [h1, c1] = cell(x, {h0, c0});`, or
+/// `cell.forward_into(hc, x, hc)` to step a caller-owned state in place.
 template <typename T>
 class LSTMCell : public detail::DeviceCell<T, LSTMCellOptions, seqnet::LSTMCell<T>> {
  public:
@@ -80,32 +89,42 @@ class LSTMCell : public detail::DeviceCell<T, LSTMCellOptions, seqnet::LSTMCell<
   explicit LSTMCell(const LSTMCellOptions& options, Generator& generator = default_generator())
       : LSTMCell(seqnet::LSTMCell<T>(options, generator)) {}
 
-  /// One step from zero states.
+  /// One step from zero states into `hc` (written in place when its shapes fit, else reallocated).
   template <typename In, int R>
-  LSTMState<T, R> forward(const DeviceTensor<In, R>& input) const {
-    return unpack(this->run(input, nullptr, nullptr, nullptr));
+  void forward_into(LSTMState<T, R>& hc, const DeviceTensor<In, R>& input) const {
+    this->run_into(input, nullptr, nullptr, nullptr, &hc.first, nullptr, &hc.second);
   }
-  /// One step from `h0`, `c0`.
+  /// One step from `{h0, c0}` or a previous step's `(h, c)`, which may be `hc` itself.
+  template <typename In, int R>
+  void forward_into(LSTMState<T, R>& hc, const DeviceTensor<In, R>& input, const LSTMStateRef<T>& state) const {
+    this->run_into(input, &state.h_arg(), &state.c_arg(), nullptr, &hc.first, nullptr, &hc.second);
+  }
   template <typename In, int R, int RH, int RC>
-  LSTMState<T, R> forward(const DeviceTensor<In, R>& input, const DeviceTensor<T, RH>& h0,
-                          const DeviceTensor<T, RC>& c0) const {
-    const auto h = detail::device_arg(h0), c = detail::device_arg(c0);
-    return unpack(this->run(input, &h, &c, nullptr));
+  void forward_into(LSTMState<T, R>& hc, const DeviceTensor<In, R>& input, const DeviceTensor<T, RH>& h0,
+                    const DeviceTensor<T, RC>& c0) const {
+    forward_into(hc, input, LSTMStateRef<T>(h0, c0));
   }
-  /// One step from a previous step's `(h, c)`.
-  template <typename In, int R, int RS>
-  LSTMState<T, R> forward(const DeviceTensor<In, R>& input, const LSTMState<T, RS>& state) const {
-    return forward(input, state.first, state.second);
+
+  /// `(h1, c1)` in new tensors: `(x)`, `(x, {h0, c0})`, `(x, h0, c0)` or `(x, hc)`.
+  template <typename In, int R, typename... Rest>
+  LSTMState<T, R> forward(const DeviceTensor<In, R>& input, const Rest&... rest) const {
+    LSTMState<T, R> hc;
+    forward_into(hc, input, rest...);
+    return hc;
+  }
+  template <typename In, int R>
+  LSTMState<T, R> forward(const DeviceTensor<In, R>& input, const LSTMStateRef<T>& state) const {
+    LSTMState<T, R> hc;
+    forward_into(hc, input, state);
+    return hc;
   }
   template <typename In, int R, typename... Rest>
   LSTMState<T, R> operator()(const DeviceTensor<In, R>& input, const Rest&... rest) const {
     return forward(input, rest...);
   }
-
- private:
-  template <typename Result>
-  static auto unpack(Result&& r) {
-    return std::make_pair(std::move(r.output), std::move(r.c));
+  template <typename In, int R>
+  LSTMState<T, R> operator()(const DeviceTensor<In, R>& input, const LSTMStateRef<T>& state) const {
+    return forward(input, state);
   }
 };
 

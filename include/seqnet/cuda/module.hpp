@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "../sequence_lengths.hpp"
 #include "../state.hpp"
 #include "detail/backend.hpp"
+#include "detail/context.hpp"
 #include "detail/plan.hpp"
 #include "device_tensor.hpp"
 #include "error.hpp"
@@ -44,6 +46,10 @@ DeviceArg<T> device_arg(const DeviceTensor<T, R>& tensor) {
   return {tensor.data(), tensor.shape()};
 }
 
+/// `DeviceTensor<T, R>`, spelled so that R is deduced from the input alone (a result may be `nullptr`).
+template <typename T, int R>
+using ResultOf = typename std::enable_if<true, DeviceTensor<T, R>>::type;
+
 /// Base of every GPU module: the CPU module's spec, parameter layout and names, with the parameters in
 /// device memory (one flat buffer in `named_parameters()` order, like the CPU's), a `Context` to run on,
 /// and the checked forward driver shared by the stacked modules and the cells.
@@ -66,6 +72,7 @@ class DeviceModule {
       training_ = other.training_;
       graphs_ = other.graphs_;
       poison_ = other.poison_;
+      tf32_ = other.tf32_;
       generator_ = other.generator_;
     }
     return *this;
@@ -96,12 +103,14 @@ class DeviceModule {
   /// Copies the parameters of a CPU module of the same configuration in (on `stream()`).
   void load_parameters(const seqnet::detail::RecurrentModule<T>& cpu) {
     check_same_spec(cpu.spec());
+    DeviceGuard guard(context_->device());
     check_cuda(cudaMemcpyAsync(params_.data(), cpu.flat_parameters(), bytes(), cudaMemcpyHostToDevice, stream()),
                "cudaMemcpyAsync (parameters to device)");
   }
   /// Copies the parameters out into a CPU module of the same configuration; waits for `stream()`.
   void store_parameters(seqnet::detail::RecurrentModule<T>& cpu) const {
     check_same_spec(cpu.spec());
+    DeviceGuard guard(context_->device());
     check_cuda(cudaMemcpyAsync(cpu.flat_parameters(), params_.data(), bytes(), cudaMemcpyDeviceToHost, stream()),
                "cudaMemcpyAsync (parameters to host)");
     check_cuda(cudaStreamSynchronize(stream()), "cudaStreamSynchronize");
@@ -114,9 +123,12 @@ class DeviceModule {
   bool is_training() const noexcept { return training_; }
   void set_generator(Generator& generator) noexcept { generator_ = &generator; }
 
-  /// The stream every forward call is issued on, and its results allocated on. By default the module's
-  /// own stream (created blocking, so it is ordered with work on the legacy default stream).
+  /// The stream every forward call is issued on, and its results allocated on. By default the device's
+  /// seqnet stream, shared by every module on that device (created once, blocking, so it is ordered
+  /// with work on the legacy default stream): modules chained on one device need no events.
   cudaStream_t stream() const noexcept { return context_->stream(); }
+  /// Moves the module to `stream` (`nullptr`: the legacy default stream). Modules on one stream share
+  /// its cuBLAS handles and workspaces. Not to be called while another thread calls this module.
   void set_stream(cudaStream_t stream) { context_->set_stream(stream); }
   /// Replay each forward call's launches as one CUDA graph while shapes and buffers repeat (default on;
   /// never on the legacy default stream, nor in training mode with dropout).
@@ -126,7 +138,9 @@ class DeviceModule {
   /// an element the pass fails to write shows up. Off by default (it costs a memset per result).
   void poison_results(bool on) noexcept { poison_ = on; }
   /// Lets cuBLAS use TF32 tensor cores for fp32 products (faster, about 1e-3 relative error; off by default).
-  void allow_tf32(bool on) { context_->allow_tf32(on); }
+  void allow_tf32(bool on) noexcept { tf32_ = on; }
+  /// CUDA graphs this module keeps, at most `Context::graph_cache_size` (for tests and diagnostics).
+  std::size_t cached_graphs() const noexcept { return context_->cached_graphs(); }
 
  protected:
   explicit DeviceModule(const seqnet::detail::RecurrentModule<T>& cpu)
@@ -149,29 +163,33 @@ class DeviceModule {
     return host;
   }
 
-  template <int R>
-  struct Result {
-    DeviceTensor<T, R> output, h, c;
-  };
-
-  /// Checks, allocates the results on `stream()` and issues the forward pass; never waits for the device.
+  /// Checks, fits the results (a result tensor of another shape is reallocated on `stream()`; one of
+  /// the right shape is written in place) and issues the forward pass; never waits for the device.
+  /// `h_n` is null for cells, whose hidden result is `output`; `c_n` is null unless LSTM. `h0` may be
+  /// `h_n` itself and `c0` `c_n` (a state carried in place); no other argument may share a result's memory.
   template <typename In, int R>
-  Result<R> run(const DeviceTensor<In, R>& input, const DeviceArg<T>* h0, const DeviceArg<T>* c0,
-                const SequenceLengths* lengths) const {
+  void run_into(const DeviceTensor<In, R>& input, const DeviceArg<T>* h0, const DeviceArg<T>* c0,
+                const SequenceLengths* lengths, DeviceTensor<T, R>* output, ResultOf<T, R>* h_n,
+                ResultOf<T, R>* c_n) const {
     Context<T>& context = *context_;
-    check_cuda(cudaSetDevice(context.device()), "cudaSetDevice");
+    DeviceGuard guard(context.device());
+    const std::lock_guard<std::mutex> lock(context.lane().mutex());
     const Shape* h_shape = h0 != nullptr ? &h0->shape : nullptr;
     const Shape* c_shape = c0 != nullptr ? &c0->shape : nullptr;
     const CallShape call = spec_.is_cell ? cell_call(spec_, input.shape(), h_shape, c_shape)
                                          : module_call(spec_, input.shape(), h_shape, c_shape, lengths);
     const cudaStream_t s = stream();
     const bool lstm = spec_.kind == CellKind::LSTM;
-    Result<R> result{DeviceTensor<T, R>(call.output, s), spec_.is_cell ? DeviceTensor<T, R>() : DeviceTensor<T, R>(call.h, s),
-                     lstm ? DeviceTensor<T, R>(call.c, s) : DeviceTensor<T, R>()};
+    fit(*output, call.output, s);
+    if (h_n != nullptr) fit(*h_n, call.h, s);
+    if (lstm) fit(*c_n, call.c, s);
+    check_not_aliased(input, h0, c0, *output, h_n, c_n);
 
     if (poison_) {
-      for (DeviceTensor<T, R>* t : {&result.output, &result.h, &result.c}) t->fill_bytes(0xFF, s);
+      for (DeviceTensor<T, R>* t : {output, h_n, c_n})
+        if (t != nullptr) t->fill_bytes(0xFF, s);
     }
+    context.lane().use_tf32(tf32_);
     const StackPlan<T> plan(spec_, layout_, call.dims, call.has_lengths ? &call.packed : nullptr);
     context.workspace.reserve(plan.workspace_size(), s);
     if (plan.permuted() && context.uploaded_order != call.packed.sorted_indices) {
@@ -201,18 +219,19 @@ class DeviceModule {
     io.input = input_data;
     io.h0 = h0 != nullptr ? h0->data : nullptr;
     io.c0 = c0 != nullptr ? c0->data : nullptr;
-    io.output = result.output.data();
-    io.h_n = spec_.is_cell ? result.output.data() : result.h.data();
-    io.c_n = lstm ? result.c.data() : nullptr;
+    io.output = output->data();
+    io.h_n = h_n != nullptr ? h_n->data() : output->data();
+    io.c_n = lstm ? c_n->data() : nullptr;
 
     // The input's element type picks the conversion kernel; `permuted()` whether the permutes run (an
-    // unsorted and a sorted batch of the same lengths have the same batch sizes and buffers).
+    // unsorted and a sorted batch of the same lengths have the same batch sizes and buffers); the math
+    // mode which cuBLAS kernels a graph holds.
     constexpr std::int64_t input_type = std::is_same_v<In, T> ? 0 : std::is_same_v<In, half> ? 1
                                         : std::is_same_v<In, bfloat16>                     ? 2
                                         : std::is_same_v<In, float>                        ? 3
                                                                                            : 4;
     std::vector<std::int64_t> key = {call.dims.seq_len, call.dims.batch, call.dims.batched, call.dims.batch_first,
-                                     call.has_lengths, training_, plan.permuted(), input_type};
+                                     call.has_lengths, training_, plan.permuted(), input_type, tf32_};
     for (Index n : call.packed.batch_sizes) key.push_back(n);
     for (const void* p : {static_cast<const void*>(input.data()), static_cast<const void*>(io.input),
                           static_cast<const void*>(io.h0), static_cast<const void*>(io.c0),
@@ -225,22 +244,47 @@ class DeviceModule {
     context.launch(graphs_ && dropout_layers == 0, key, [&] {
       if constexpr (!std::is_same_v<In, T>) {
         if (input.size() > 0) {
-          convert_kernel<In, T><<<grid_for(input.size()), block_threads, 0, s>>>(input.data(), context.converted.data(),
-                                                                                 input.size());
+          convert_kernel<In, T><<<grid_for(input.size()), block_threads, 0, context.issue_stream()>>>(
+              input.data(), context.converted.data(), input.size());
           check_launch("seqnet convert_kernel");
         }
       }
       DeviceBackend<T> backend(context);
       plan.run(backend, params_.data(), io, context.workspace.data(), context.order.data(), training_, *generator_);
     });
-    return result;
   }
 
  private:
+  template <int R>
+  static void fit(DeviceTensor<T, R>& result, const Shape& shape, cudaStream_t stream) {
+    if (result.shape() != shape) result = DeviceTensor<T, R>(shape, stream);
+  }
+  /// The plan reads the input and initial states while it writes the results (a bidirectional layer's
+  /// directions run concurrently), so only the in-place state (`h0` is `h_n`, `c0` is `c_n`; for a cell,
+  /// `h0` is `output`) may share memory.
+  template <typename In, int R>
+  static void check_not_aliased(const DeviceTensor<In, R>& input, const DeviceArg<T>* h0, const DeviceArg<T>* c0,
+                                const DeviceTensor<T, R>& output, const DeviceTensor<T, R>* h_n,
+                                const DeviceTensor<T, R>* c_n) {
+    // A cell's hidden result is `output` (no `h_n`), and that is what its h0 may be.
+    const bool cell = h_n == nullptr;
+    const void* results[] = {cell ? nullptr : output.data(), cell ? output.data() : h_n->data(),
+                             c_n != nullptr ? c_n->data() : nullptr};
+    const void* inputs[] = {input.data(), h0 != nullptr ? h0->data : nullptr, c0 != nullptr ? c0->data : nullptr};
+    for (int r = 0; r < 3; ++r) {
+      for (int i = 0; i < 3; ++i) {
+        if (results[r] == nullptr || results[r] != inputs[i] || (r == i && r > 0)) continue;
+        static const char* const result_names[] = {"output", "h_n", "c_n"};
+        static const char* const input_names[] = {"input", "h0", "c0"};
+        throw value_error(std::string("forward_into: ") + result_names[r] + " shares memory with " + input_names[i] +
+                          " (only h0 may be h_n and c0 c_n)");
+      }
+    }
+  }
   std::size_t bytes() const { return static_cast<std::size_t>(num_parameters()) * sizeof(T); }
-  /// The parameters are freed on the context's own stream (where they were allocated) but read on
-  /// `stream()`, which `set_stream` may have made another: wait for `stream()` first, then free them
-  /// while that own stream still exists, then the context.
+  /// The parameters are freed on the device's default stream (where they were allocated, and which
+  /// never ends) but read on `stream()`, which `set_stream` may have made another: wait for `stream()`
+  /// first, then free them, then the context.
   void release() noexcept {
     if (context_ != nullptr) (void)cudaStreamSynchronize(context_->stream());
     params_ = DeviceBuffer<T>();
@@ -254,11 +298,12 @@ class DeviceModule {
 
   seqnet::detail::RecurrentSpec spec_;
   seqnet::detail::ParameterLayout layout_;
-  std::unique_ptr<Context<T>> context_;  // declared before params_: its stream allocates them
+  std::unique_ptr<Context<T>> context_;  // declared before params_: its (default) stream allocates them
   DeviceBuffer<T> params_;
   bool training_ = true;
   bool graphs_ = true;
   bool poison_ = false;
+  bool tf32_ = false;
   Generator* generator_ = &default_generator();
 };
 

@@ -18,6 +18,7 @@
 //                                           fork() and join(); direction(d) selects where d's work goes
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "../../detail/call_shape.hpp"
@@ -253,12 +254,18 @@ class StackPlan {
     backend.gemm(S * B, G, in_width, input.data, in_width, param(offsets.weight_ih), gates.data, G);
 
     T* state = workspace + ws_.state[dir];
+    // A cell stepped in place passes its result as h0: the first step would overwrite h0 while the
+    // fused step kernel still reads it, so it starts from a copy.
+    const auto address = [](const T* p) { return reinterpret_cast<std::uintptr_t>(p); };
+    const bool h0_in_output = h0 != nullptr && address(h0) >= address(output.data) &&
+                              address(h0) < address(output.data + S * B * output.width);
+    const bool h0_copied = h0 != nullptr && (batch_sizes != nullptr || h0_in_output);
     if (h0 == nullptr) {
       backend.zero(state, B * H_out);
-    } else if (batch_sizes != nullptr) {
+    } else if (h0_copied) {
       backend.copy_rows(h0, H_out, state, H_out, B, H_out);
     }
-    const T* initial = h0 != nullptr && batch_sizes == nullptr ? h0 : state;
+    const T* initial = h0 != nullptr && !h0_copied ? h0 : state;
 
     StepArgs<T> step;
     step.weight_hh = param(offsets.weight_hh);

@@ -553,36 +553,34 @@ std::uint64_t seed_for(const Settings& s, const ModeInfo& mode, Index batch, Ind
   return h;
 }
 
-/// Calls `f(cpu, gpu)` with the seeded CPU module of `mode` and the seqnet::cuda module built from it.
-template <typename F>
+template <typename Type>
+struct Tag {
+  using type = Type;
+};
+
+/// Calls `f(cpu, gpu)` with the seeded CPU module of `mode` (a cell when `Cells`) and the seqnet::cuda
+/// module built from it, both in eval mode.
+template <bool Cells, typename F>
 void with_modules(const ModeInfo& mode, Index hidden, seqnet::Generator& generator, F&& f) {
-  switch (mode.mode) {
-    case Mode::LSTM: {
-      seqnet::LSTM<float> cpu(seqnet::LSTMOptions(hidden, hidden), generator);
-      cpu.eval();
-      seqnet::cuda::LSTM<float> gpu(cpu);
-      gpu.eval();
-      f(cpu, gpu);
-      return;
-    }
-    case Mode::GRU: {
-      seqnet::GRU<float> cpu(seqnet::GRUOptions(hidden, hidden), generator);
-      cpu.eval();
-      seqnet::cuda::GRU<float> gpu(cpu);
-      gpu.eval();
-      f(cpu, gpu);
-      return;
-    }
-    case Mode::RNNTanh:
-    case Mode::RNNRelu: {
-      const auto nonlinearity = mode.mode == Mode::RNNTanh ? seqnet::Nonlinearity::Tanh : seqnet::Nonlinearity::Relu;
-      seqnet::RNN<float> cpu(seqnet::RNNOptions(hidden, hidden).nonlinearity(nonlinearity), generator);
-      cpu.eval();
-      seqnet::cuda::RNN<float> gpu(cpu);
-      gpu.eval();
-      f(cpu, gpu);
-      return;
-    }
+  auto run = [&](auto cpu_tag, auto gpu_tag, const auto& options) {
+    typename decltype(cpu_tag)::type cpu(options, generator);
+    cpu.eval();
+    typename decltype(gpu_tag)::type gpu(cpu);
+    gpu.eval();
+    f(cpu, gpu);
+  };
+  const auto nonlinearity = mode.mode == Mode::RNNRelu ? seqnet::Nonlinearity::Relu : seqnet::Nonlinearity::Tanh;
+  if constexpr (Cells) {
+    if (mode.mode == Mode::LSTM) run(Tag<seqnet::LSTMCell<float>>{}, Tag<seqnet::cuda::LSTMCell<float>>{}, seqnet::LSTMCellOptions(hidden, hidden));
+    if (mode.mode == Mode::GRU) run(Tag<seqnet::GRUCell<float>>{}, Tag<seqnet::cuda::GRUCell<float>>{}, seqnet::GRUCellOptions(hidden, hidden));
+    if (mode.mode == Mode::RNNTanh || mode.mode == Mode::RNNRelu)
+      run(Tag<seqnet::RNNCell<float>>{}, Tag<seqnet::cuda::RNNCell<float>>{},
+          seqnet::RNNCellOptions(hidden, hidden).nonlinearity(nonlinearity));
+  } else {
+    if (mode.mode == Mode::LSTM) run(Tag<seqnet::LSTM<float>>{}, Tag<seqnet::cuda::LSTM<float>>{}, seqnet::LSTMOptions(hidden, hidden));
+    if (mode.mode == Mode::GRU) run(Tag<seqnet::GRU<float>>{}, Tag<seqnet::cuda::GRU<float>>{}, seqnet::GRUOptions(hidden, hidden));
+    if (mode.mode == Mode::RNNTanh || mode.mode == Mode::RNNRelu)
+      run(Tag<seqnet::RNN<float>>{}, Tag<seqnet::cuda::RNN<float>>{}, seqnet::RNNOptions(hidden, hidden).nonlinearity(nonlinearity));
   }
 }
 
@@ -711,32 +709,6 @@ void run_shape(const Settings& s, cudnnHandle_t cudnn, Row& row, const Cpu& cpu,
   }
 }
 
-/// Calls `f(cpu, gpu)` with the seeded CPU cell of `mode` and the seqnet::cuda cell built from it.
-template <typename F>
-void with_cells(const ModeInfo& mode, Index hidden, seqnet::Generator& generator, F&& f) {
-  switch (mode.mode) {
-    case Mode::LSTM: {
-      seqnet::LSTMCell<float> cpu(seqnet::LSTMCellOptions(hidden, hidden), generator);
-      seqnet::cuda::LSTMCell<float> gpu(cpu);
-      f(cpu, gpu);
-      return;
-    }
-    case Mode::GRU: {
-      seqnet::GRUCell<float> cpu(seqnet::GRUCellOptions(hidden, hidden), generator);
-      seqnet::cuda::GRUCell<float> gpu(cpu);
-      f(cpu, gpu);
-      return;
-    }
-    case Mode::RNNTanh:
-    case Mode::RNNRelu: {
-      const auto nonlinearity = mode.mode == Mode::RNNTanh ? seqnet::Nonlinearity::Tanh : seqnet::Nonlinearity::Relu;
-      seqnet::RNNCell<float> cpu(seqnet::RNNCellOptions(hidden, hidden).nonlinearity(nonlinearity), generator);
-      seqnet::cuda::RNNCell<float> gpu(cpu);
-      f(cpu, gpu);
-      return;
-    }
-  }
-}
 
 /// One step of a cell at batch 1, as a real-time loop runs it: seqnet's `forward_into(state, x, state)`
 /// (the state carried in place, so its CUDA graph replays) against cuDNN's forward with seq 1, its
@@ -1011,7 +983,7 @@ int run(int argc, char** argv) {
         row.flops = 2.0 * static_cast<double>(s.seq) * static_cast<double>(batch) * mode.gates *
                     static_cast<double>(hidden) * static_cast<double>(hidden + hidden);
         seqnet::Generator generator(seed_for(s, mode, batch, hidden));
-        with_modules(mode, hidden, generator, [&](const auto& cpu, auto& gpu) {
+        with_modules<false>(mode, hidden, generator, [&](const auto& cpu, auto& gpu) {
           run_shape(s, cudnn.get(), row, cpu, gpu, generator);
         });
         // Everything of this shape is freed (the module's destructor synchronised its stream); return the
@@ -1033,7 +1005,7 @@ int run(int argc, char** argv) {
         row.batch = 1, row.hidden = hidden, row.seq = 1;
         row.flops = 2.0 * mode.gates * static_cast<double>(hidden) * static_cast<double>(hidden + hidden);
         seqnet::Generator generator(seed_for(s, mode, 0, hidden));
-        with_cells(mode, hidden, generator, [&](const auto& cpu, auto& gpu) {
+        with_modules<true>(mode, hidden, generator, [&](const auto& cpu, auto& gpu) {
           run_cell_step(s, cudnn.get(), row, cpu, gpu, generator);
         });
         CUDA_CHECK(cudaDeviceSynchronize());

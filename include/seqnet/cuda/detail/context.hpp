@@ -41,14 +41,7 @@ class Context {
   }
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
-  ~Context() {
-    try {
-      DeviceGuard guard(device_);
-      destroy();
-    } catch (...) {
-      destroy();
-    }
-  }
+  ~Context() { destroy_on(device_, [this] { destroy(); }); }
 
   int device() const noexcept { return device_; }
   StreamLane& lane() const noexcept { return *lane_; }

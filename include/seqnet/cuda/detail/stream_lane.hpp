@@ -37,6 +37,18 @@ class DeviceGuard {
   int previous_ = -1;
 };
 
+/// Runs `destroy` (which must not throw) with `device` current if it can be made current: what the
+/// destructors of device objects do, since a destructor must not throw.
+template <typename Destroy>
+void destroy_on(int device, Destroy&& destroy) noexcept {
+  try {
+    DeviceGuard guard(device);
+    destroy();
+  } catch (...) {
+    destroy();
+  }
+}
+
 /// Everything that issues work on one stream of one device, shared by every module that runs there: the
 /// stream, a side stream for a bidirectional layer's reverse direction, one cuBLAS handle per stream
 /// with its own workspace (so cuBLAS never allocates while a CUDA graph is captured), and the events
@@ -70,14 +82,7 @@ class StreamLane {
   }
   StreamLane(const StreamLane&) = delete;
   StreamLane& operator=(const StreamLane&) = delete;
-  ~StreamLane() {
-    try {
-      DeviceGuard guard(device_);
-      destroy();
-    } catch (...) {
-      destroy();
-    }
-  }
+  ~StreamLane() { destroy_on(device_, [this] { destroy(); }); }
 
   int device() const noexcept { return device_; }
   cudaStream_t stream() const noexcept { return stream_; }

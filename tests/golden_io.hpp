@@ -5,10 +5,12 @@
 #pragma once
 
 #include <cerrno>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -101,8 +103,11 @@ struct File {
 
 namespace detail {
 
-/// Parses one number written by Python's float.hex() (optionally with trailing zero digits trimmed).
+/// Parses one number written by Python's float.hex() (optionally with trailing zero digits trimmed), or
+/// nan, inf, -inf.
 inline double parse_number(const std::string& token, const std::string& where) {
+  if (token == "nan") return std::numeric_limits<double>::quiet_NaN();
+  if (token == "inf" || token == "-inf") return token[0] == '-' ? -HUGE_VAL : HUGE_VAL;
   if (token.size() < 3 || token.find("0x") == std::string::npos)
     throw format_error(where + ": '" + token + "' is not a hex float");
   char* end = nullptr;

@@ -474,6 +474,22 @@ TEMPLATE_TEST_CASE("sizes whose products overflow are rejected, not wrapped", "[
   CHECK_ERROR(seqnet::value_error, msg, LSTMCell<T>(Index(1) << 62, 3));
 }
 
+// Sizes that do not overflow but could never be allocated throw value_error before allocating anything
+// (they once ended in std::bad_alloc, or built per-layer bookkeeping until the OOM killer came).
+TEMPLATE_TEST_CASE("absurd sizes are rejected before anything is allocated", "[errors][value]", float, double) {
+  using T = TestType;
+  const char* msg = "sizes too large: the module would need more than 2^36 parameters";
+  CHECK_ERROR(seqnet::value_error, msg, LSTM<T>(Index(1) << 40, 1));
+  CHECK_ERROR(seqnet::value_error, msg, seqnet::GRU<T>(seqnet::GRUOptions(1, Index(1) << 20).num_layers(2)));
+  CHECK_ERROR(seqnet::value_error, msg, LSTMCell<T>(Index(1) << 40, 3));
+  CHECK_ERROR(seqnet::value_error, msg, LSTM<T>(LSTMOptions(1, 1).num_layers(Index(1) << 40)));
+  CHECK_ERROR(seqnet::value_error, "num_layers too large: seqnet supports at most 65536 layers",
+              LSTM<T>(LSTMOptions(1, 1).num_layers(Index(1) << 30)));
+  CHECK_ERROR(seqnet::value_error, "num_layers too large: seqnet supports at most 65536 layers",
+              RNN<T>(RNNOptions(1, 1).num_layers(65537)));
+  CHECK_NOTHROW(RNN<T>(RNNOptions(1, 1).num_layers(3)));
+}
+
 TEMPLATE_TEST_CASE("size validation messages match PyTorch 2.x exactly", "[errors][value]", float, double) {
   using T = TestType;
   // torch/nn/modules/rnn.py (2.x): raise ValueError("hidden_size must be greater than zero"), likewise for

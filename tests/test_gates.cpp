@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -91,6 +92,72 @@ void check_isa(const std::function<void(CellKind, const GateRows&)>& run) {
   }
 }
 
+/// What the modules run: the vector kernel gates.hpp picks, or Eigen's expressions where it declines
+/// (SEQNET_EIGEN_GATES, the portable GEMM, a CPU without AVX2), so every build checks an output.
+void dispatched_gates(CellKind kind, const GateRows& g) {
+  using seqnet::detail::matrix_view;
+  const auto gx = matrix_view(g.gx, g.rows, (kind == CellKind::LSTM ? 4 : kind == CellKind::GRU ? 3 : 1) * g.hidden,
+                              g.gx_stride);
+  const auto gh = matrix_view(g.gh, gx.rows(), gx.cols(), g.gh_stride);
+  const auto h_next = matrix_view(g.h_next, g.rows, g.hidden, g.h_next_stride);
+  if (kind == CellKind::LSTM) {
+    seqnet::detail::lstm_gates<float>(gx, gh, matrix_view(g.c, g.rows, g.hidden, g.c_stride), h_next);
+  } else if (kind == CellKind::GRU) {
+    seqnet::detail::gru_gates<float>(gx, gh, matrix_view(g.h_prev, g.rows, g.hidden, g.h_prev_stride), h_next);
+  } else {
+    seqnet::detail::rnn_gates<float>(gx, gh, seqnet::Nonlinearity::Tanh, h_next);
+  }
+}
+
+/// NaN in any pre-activation must come out NaN in exactly the elements it reaches in double precision
+/// (the x86 min/max clamps once turned it into 1), and pre-activations of +-1e4 and +-inf must saturate
+/// (sigmoid 0 or 1, tanh +-1) without producing NaN.
+void check_nonfinite(const std::function<void(CellKind, const GateRows&)>& run) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  for (CellKind kind : {CellKind::RNN, CellKind::LSTM, CellKind::GRU}) {
+    for (Index hidden : {1, 7, 16, 19}) {
+      for (float special : {nan, 1e4f, -1e4f, inf, -inf}) {
+        INFO("kind " << static_cast<int>(kind) << ", hidden " << hidden << ", value " << special);
+        // Row r puts `special` into gate r % G (gx and gh alternately) at column r % hidden.
+        const Index gates = kind == CellKind::LSTM ? 4 : kind == CellKind::GRU ? 3 : 1;
+        const Index rows = 2 * gates;
+        Case k(kind, rows, hidden, 0.5, static_cast<unsigned>(hidden));
+        const Index g = gates * hidden + k.stride, s = hidden + k.stride;
+        for (Index r = 0; r < rows; ++r) {
+          auto& target = r < gates ? k.gx : k.gh;
+          target[static_cast<std::size_t>(r * g + (r % gates) * hidden + r % hidden)] = special;
+        }
+        const std::vector<float> c_before = k.c;
+        run(kind, k.view());
+        for (Index r = 0; r < rows; ++r) {
+          for (Index j = 0; j < hidden; ++j) {
+            auto pre = [&](Index gate) {
+              const auto at = static_cast<std::size_t>(r * g + gate * hidden + j);
+              return static_cast<double>(k.gx[at]) + static_cast<double>(k.gh[at]);
+            };
+            const auto at = static_cast<std::size_t>(r * s + j);
+            double want = 0.0;
+            if (kind == CellKind::RNN) {
+              want = std::tanh(pre(0));
+            } else if (kind == CellKind::LSTM) {
+              const double c = sigmoid(pre(1)) * c_before[at] + sigmoid(pre(0)) * std::tanh(pre(2));
+              want = sigmoid(pre(3)) * std::tanh(c);
+              CHECK(std::isnan(k.c[at]) == std::isnan(c));
+            } else {
+              const auto n_at = static_cast<std::size_t>(r * g + 2 * hidden + j);
+              const double n = std::tanh(k.gx[n_at] + sigmoid(pre(0)) * k.gh[n_at]);
+              want = n + sigmoid(pre(1)) * (k.h_prev[at] - n);
+            }
+            INFO("row " << r << ", column " << j << ": got " << k.h_next[at] << ", want " << want);
+            REQUIRE(std::isnan(k.h_next[at]) == std::isnan(want));
+            if (!std::isnan(want)) CHECK(std::abs(k.h_next[at] - want) <= 2e-6 * std::abs(want) + 1e-6);
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 TEST_CASE("fp32 gate kernels match double precision", "[gates]") {
@@ -113,9 +180,28 @@ TEST_CASE("fp32 gate kernels match double precision", "[gates]") {
     }
   }
 #endif
-  SECTION("whatever gates.hpp dispatches to (or Eigen)") {
-    check_isa([](CellKind kind, const GateRows& rows) {
-      if (!seqnet::detail::simd_gates(kind, rows)) SUCCEED("no vector kernel on this CPU");
-    });
+  SECTION("whatever gates.hpp dispatches to (or Eigen)") { check_isa(dispatched_gates); }
+}
+
+TEST_CASE("fp32 gate kernels propagate NaN and saturate at large pre-activations", "[gates]") {
+#if SEQNET_GEMM_HAVE_X86_KERNELS
+  using seqnet::detail::GemmKernel;
+  if (seqnet::detail::gemm_kernel_supported(GemmKernel::Avx512)) {
+    SECTION("AVX-512") {
+      check_nonfinite([](CellKind kind, const GateRows& rows) {
+        namespace k = seqnet::detail::gates_avx512;
+        kind == CellKind::LSTM ? k::lstm(rows) : kind == CellKind::GRU ? k::gru(rows) : k::rnn_tanh(rows);
+      });
+    }
   }
+  if (seqnet::detail::gemm_kernel_supported(GemmKernel::Avx2)) {
+    SECTION("AVX2") {
+      check_nonfinite([](CellKind kind, const GateRows& rows) {
+        namespace k = seqnet::detail::gates_avx2;
+        kind == CellKind::LSTM ? k::lstm(rows) : kind == CellKind::GRU ? k::gru(rows) : k::rnn_tanh(rows);
+      });
+    }
+  }
+#endif
+  SECTION("whatever gates.hpp dispatches to (or Eigen)") { check_nonfinite(dispatched_gates); }
 }

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -43,7 +44,7 @@ std::string shape_str(const std::vector<std::int64_t>& dims) {
   return seqnet::Shape(std::vector<seqnet::Index>(dims.begin(), dims.end())).str();
 }
 
-/// Worst errors over every output element compared for one dtype.
+/// Worst errors over every output element compared for one dtype and file.
 struct ErrorStats {
   std::size_t cases_compared = 0;
   std::size_t elements = 0;
@@ -55,17 +56,27 @@ struct ErrorStats {
 };
 
 template <typename T>
-ErrorStats& stats() {
-  static ErrorStats s;
-  return s;
+ErrorStats& stats(const std::string& prefix) {
+  static std::map<std::string, ErrorStats> s;
+  return s[prefix];
 }
 
+/// Cases of tools/gen_golden_nonfinite.py (NaN, infinite and saturating values), per dtype.
+constexpr std::size_t NONFINITE_MIN_CASES = 22;
+
+/// `prefix` "golden" (tools/gen_golden.py) or "nonfinite" (tools/gen_golden_nonfinite.py).
 template <typename T>
-const golden::File& golden_file() {
-  static const golden::File file =
-      golden::load(std::string(SEQNET_GOLDEN_DIR) + "/golden_" + Precision<T>::name + ".txt");
-  return file;
+const golden::File& golden_file(const std::string& prefix) {
+  static std::map<std::string, golden::File> files;
+  auto it = files.find(prefix);
+  if (it == files.end())
+    it = files.emplace(prefix, golden::load(std::string(SEQNET_GOLDEN_DIR) + "/" + prefix + "_" + Precision<T>::name + ".txt"))
+             .first;
+  return it->second;
 }
+
+/// Equal, or both NaN (the non-finite cases store NaN inputs and parameters).
+bool same(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
 
 /// A stored tensor as a seqnet tensor of scalar `T`. For float the stored values must be exactly
 /// representable (the generator writes float32 tensors), so nothing is rounded on the way in.
@@ -80,7 +91,7 @@ seqnet::Tensor<T, R> to_tensor(const golden::Tensor& g) {
   std::size_t inexact = 0;
   for (std::size_t i = 0; i < g.values.size(); ++i) {
     const T value = static_cast<T>(g.values[i]);
-    if (static_cast<double>(value) != g.values[i]) ++inexact;
+    if (!same(static_cast<double>(value), g.values[i])) ++inexact;
     t.data()[i] = value;
   }
   REQUIRE(inexact == 0);
@@ -118,7 +129,7 @@ void check_structure_and_load(Module& module, const golden::Case& c) {
     const golden::Tensor& stored = c.params[k++];
     REQUIRE(static_cast<std::size_t>(entry.second.size()) == stored.values.size());
     for (std::size_t i = 0; i < stored.values.size(); ++i)
-      if (static_cast<double>(entry.second.data()[i]) != stored.values[i]) ++mismatched;
+      if (!same(static_cast<double>(entry.second.data()[i]), stored.values[i])) ++mismatched;
   }
   REQUIRE(mismatched == 0);
 
@@ -142,8 +153,11 @@ void compare(const char* what, const seqnet::Tensor<T, R>& actual, const golden:
   for (std::size_t i = 0; i < expected->values.size(); ++i) {
     const double a = static_cast<double>(actual.data()[i]);
     const double b = expected->values[i];
-    const double diff = std::fabs(a - b);
-    const double bound = rtol * std::fabs(b) + atol;
+    // PyTorch's NaN must stay NaN and its infinities the same infinity; everything else within tolerance.
+    const bool special = std::isnan(b) || std::isinf(b);
+    const double diff = special ? (std::isnan(a) == std::isnan(b) && (std::isnan(b) || a == b) ? 0.0 : HUGE_VAL)
+                                : std::fabs(a - b);
+    const double bound = special ? 1.0 : rtol * std::fabs(b) + atol;
     const bool ok = diff <= bound;  // false for NaN
     if (!ok) ++failures;
     const double ratio = ok ? diff / bound : (std::isnan(diff) ? HUGE_VAL : diff / bound);
@@ -350,25 +364,26 @@ void run_case(const golden::Case& c, ErrorStats& s) {
 }
 
 template <typename T>
-void run_golden_file() {
+void run_golden_file(const std::string& prefix = "golden", std::size_t min_cases = GOLDEN_MIN_CASES) {
   const char* dtype = Precision<T>::name;
-  INFO("golden file " << SEQNET_GOLDEN_DIR << "/golden_" << dtype << ".txt (regenerate: /usr/bin/python3 tools/gen_golden.py)");
+  INFO("golden file " << SEQNET_GOLDEN_DIR << "/" << prefix << "_" << dtype << ".txt (regenerate: /usr/bin/python3 tools/gen_"
+                      << (prefix == "golden" ? "golden" : "golden_" + prefix) << ".py)");
   const golden::File* loaded = nullptr;
   try {
-    loaded = &golden_file<T>();
+    loaded = &golden_file<T>(prefix);
   } catch (const std::exception& e) {
     FAIL("cannot load the golden cases: " << e.what());
   }
   const golden::File& file = *loaded;
   REQUIRE(file.dtype == dtype);
   REQUIRE(file.cases.size() == file.declared_cases);
-  REQUIRE(file.cases.size() >= GOLDEN_MIN_CASES);
+  REQUIRE(file.cases.size() >= min_cases);
 
   std::set<std::string> names;
   for (const auto& c : file.cases) names.insert(c.name);
   REQUIRE(names.size() == file.cases.size());
 
-  ErrorStats& s = stats<T>();
+  ErrorStats& s = stats<T>(prefix);
   for (const auto& c : file.cases) {
     DYNAMIC_SECTION(dtype << " " << c.name) {
       INFO("case " << c.name << ": " << c.module << " " << c.repr << ", mode " << c.mode);
@@ -376,9 +391,9 @@ void run_golden_file() {
     }
   }
   // Entered once, after every case section has run (passed or failed).
-  SECTION(std::string(dtype) + " summary") {
+  SECTION(prefix + " " + dtype + " summary") {
     std::ostringstream line;
-    line << "golden " << dtype << ": " << s.cases_compared << "/" << file.cases.size() << " cases (torch "
+    line << prefix << " " << dtype << ": " << s.cases_compared << "/" << file.cases.size() << " cases (torch "
          << file.torch_version << "), " << s.elements << " output elements; max abs err " << s.max_abs
          << ", max rel err " << s.max_rel << " at " << s.max_rel_where << "; max err/tolerance " << s.max_ratio
          << " at " << s.max_ratio_where << " (rtol " << Precision<T>::rtol << ", atol " << Precision<T>::atol << ")";
@@ -399,11 +414,21 @@ TEST_CASE("golden: float32 RNN/LSTM/GRU and their cells match torch.nn", "[golde
   run_golden_file<float>();
 }
 
+// NaN in an input, a weight or a state reaches exactly the outputs it reaches in PyTorch; +-1e4 and +-inf
+// saturate the gates as in PyTorch (no NaN where PyTorch has a number).
+TEST_CASE("golden: float64 NaN, infinite and saturating values match torch.nn", "[golden][float64][nonfinite]") {
+  run_golden_file<double>("nonfinite", NONFINITE_MIN_CASES);
+}
+
+TEST_CASE("golden: float32 NaN, infinite and saturating values match torch.nn", "[golden][float32][nonfinite]") {
+  run_golden_file<float>("nonfinite", NONFINITE_MIN_CASES);
+}
+
 TEST_CASE("golden: both dtypes record the same cases", "[golden]") {
   std::vector<std::string> f64, f32;
   try {
-    for (const auto& c : golden_file<double>().cases) f64.push_back(c.name);
-    for (const auto& c : golden_file<float>().cases) f32.push_back(c.name);
+    for (const auto& c : golden_file<double>("golden").cases) f64.push_back(c.name);
+    for (const auto& c : golden_file<float>("golden").cases) f32.push_back(c.name);
   } catch (const std::exception& e) {
     FAIL("cannot load the golden cases: " << e.what());
   }

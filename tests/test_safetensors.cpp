@@ -330,10 +330,20 @@ TEST_CASE("malformed files are rejected with the tensor and the numbers named", 
   check_rejected(make_file(tensor("\"F32\"", "3", "[0,12]"), data12), {"'t'", "shape must be an array"});
   check_rejected(make_file(tensor("\"F32\"", "[9223372036854775808]", "[0,12]"), data12), {"non-negative"});
   check_rejected(make_file(tensor("\"F32\"", "[1,1,1,1,1,1,1,1,3]", "[0,12]"), data12),
-                 {"'t' has 9 dimensions; seqnet handles at most 8"});
+                 {"'t' has more than 8 dimensions; seqnet handles at most 8"});
   CHECK(Safetensors::parse(make_file(tensor("\"F32\"", "[1,1,1,1,1,1,1,3]", "[0,12]"), data12)).tensors().size() == 1);
   check_rejected(make_file(tensor("\"F32\"", "[4294967296,4294967296]", "[0,12]"), data12), {"'t'", "overflows"});
   check_rejected(make_file(tensor("\"F32\"", "[4294967296,4294967296,0]", "[0,12]"), data12), {"overflows"});
+  // The overflow check does not depend on the order of the dimensions (a leading 0 once hid it).
+  check_rejected(make_file(tensor("\"F32\"", "[0,9223372036854775807,9223372036854775807]", "[0,0]")), {"'t'", "overflows"});
+  check_rejected(make_file(tensor("\"F32\"", "[9223372036854775807,9223372036854775807,0]", "[0,0]")), {"'t'", "overflows"});
+  CHECK(Safetensors::parse(make_file(tensor("\"F32\"", "[0,4294967296,4]", "[0,0]"))).tensors().at(0).shape.numel() == 0);
+  // Containers where the schema wants scalars are rejected before they are read (no tree is built).
+  check_rejected(make_file(tensor("\"F32\"", "[[0,0,0]]", "[0,12]"), data12), {"'t'", "shape must hold non-negative"});
+  check_rejected(make_file(tensor("[\"F32\"]", "[3]", "[0,12]"), data12), {"'t'", "dtype must be a string"});
+  check_rejected(make_file(tensor("\"F32\"", "[3]", "[[0],12]"), data12), {"'t'", "two non-negative integers"});
+  check_rejected(make_file(R"({"t":{"dtype":"F32","dtype":"F32","shape":[3],"data_offsets":[0,12]}})", data12),
+                 {"duplicate key \"dtype\""});
   // numel * itemsize wraps around 2^64 to 8, the span given: must not be accepted.
   check_rejected(make_file(tensor("\"F64\"", "[2305843009213693953]", "[0,8]"), float_bytes({1, 2})),
                  {"'t'", "needs 2305843009213693953 x 8 bytes"});
@@ -373,6 +383,9 @@ TEST_CASE("malformed files are rejected with the tensor and the numbers named", 
   check_rejected(make_file(R"({"__metadata__":{"a":1}})"), {"__metadata__ value of 'a' must be a string"});
   check_rejected(make_file(R"({"__metadata__":[]})"), {"__metadata__ must be an object"});
   check_rejected(make_file(R"({"__metadata__":{},"__metadata__":{}})"), {"duplicate key"});
+  check_rejected(make_file(R"({"__metadata__":{"a":"1","b":"2","a":"3"}})"), {"__metadata__ has a duplicate key \"a\""});
+  check_rejected(make_file(R"({"__metadata__":{"a":{"b":"c"}}})"), {"__metadata__ value of 'a' must be a string, not an object"});
+  CHECK(Safetensors::parse(make_file(R"({"__metadata__":{"a":"1","b":"2"}})")).metadata().size() == 2);
 }
 
 TEST_CASE("every truncation and random corruption of a valid file is rejected or parsed safely",

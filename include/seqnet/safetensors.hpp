@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -259,7 +260,6 @@ class Safetensors {
 
   void validate() {
     using detail::format_fail;
-    using detail::json::Value;
     const std::size_t size = bytes_.size();
     if (size < 8) format_fail(detail::concat("file of ", size, " bytes is too short for the 8-byte header length"));
     const std::uint64_t header_size = detail::read_le(bytes_.data(), 8);
@@ -272,24 +272,39 @@ class Safetensors {
     const std::size_t data_size = size - data_start_;
     const std::string_view header(reinterpret_cast<const char*>(bytes_.data() + 8), static_cast<std::size_t>(header_size));
     if (header.empty() || header[0] != '{') format_fail("header does not start with '{'");
-    const Value root = detail::json::parse(header);
-    if (!root.is_object()) format_fail("header is not a JSON object");
-
-    for (std::size_t m = 0; m < root.keys.size(); ++m) {
-      const std::string& name = root.keys[m];
-      const Value& entry = root.items[m];
+    // Streamed against the schema, never built as a tree: a hostile header is rejected at its first
+    // violation, and what is kept (the tensor list, the metadata) is a few times the header's size at most.
+    detail::json::Parser parser(header, 32);
+    bool have_metadata = false;
+    parser.members(0, [&](std::string name, std::size_t key_offset) {
       if (name == "__metadata__") {
-        if (!entry.is_object()) format_fail("__metadata__ must be an object of strings");
-        for (std::size_t i = 0; i < entry.keys.size(); ++i) {
-          if (!entry.items[i].is_string())
-            format_fail("__metadata__ value of '" + entry.keys[i] + "' must be a string, not " +
-                        detail::json::kind_name(entry.items[i].kind));
-          metadata_.emplace_back(entry.keys[i], entry.items[i].text);
-        }
-        continue;
+        if (have_metadata) parser.fail_at(key_offset, "duplicate key \"__metadata__\"");
+        have_metadata = true;
+        if (!parser.next_is('{')) format_fail("__metadata__ must be an object of strings");
+        parser.members(1, [&](std::string key, std::size_t) {
+          if (!parser.next_is('"'))
+            format_fail("__metadata__ value of '" + key + "' must be a string, not " + next_kind(parser));
+          metadata_.emplace_back(std::move(key), parser.value(2).text);
+        });
+        return;
       }
-      index_.emplace(name, tensors_.size());
-      tensors_.push_back(tensor_info(name, entry, data_size));
+      if (!index_.emplace(name, tensors_.size()).second)
+        parser.fail_at(key_offset, "duplicate key " + detail::json::quote(name));
+      tensors_.push_back(tensor_info(parser, name, data_size));
+    });
+    parser.finish();
+    // Duplicate metadata keys: sorted (hash, index) pairs, 16 bytes a key, where a set of the keys would
+    // double the metadata's memory and sorting the strings themselves takes seconds for millions of keys.
+    std::vector<std::pair<std::size_t, std::size_t>> hashes;
+    hashes.reserve(metadata_.size());
+    for (std::size_t i = 0; i < metadata_.size(); ++i) hashes.emplace_back(std::hash<std::string>{}(metadata_[i].first), i);
+    std::sort(hashes.begin(), hashes.end());
+    for (std::size_t i = 1; i < hashes.size(); ++i) {
+      for (std::size_t j = i; j-- > 0 && hashes[j].first == hashes[i].first;) {
+        const std::string& key = metadata_[hashes[i].second].first;
+        if (key == metadata_[hashes[j].second].first)
+          format_fail("__metadata__ has a duplicate key " + detail::json::quote(key));
+      }
     }
 
     // The tensors must tile the data section exactly: sorted by offset, each starts where the previous
@@ -317,51 +332,80 @@ class Safetensors {
                                  " bytes"));
   }
 
-  static TensorInfo tensor_info(const std::string& name, const detail::json::Value& entry, std::size_t data_size) {
+  /// What the next value is, for messages ("an array", ...), without parsing it.
+  static std::string next_kind(detail::json::Parser& parser) {
+    if (parser.next_is('{')) return "an object";
+    if (parser.next_is('[')) return "an array";
+    return detail::json::kind_name(parser.value(3).kind);
+  }
+  /// The next value, which must be a string, a number, a boolean or null (never a container, so that a
+  /// hostile one is not built); otherwise fails with "tensor '<name>': <what>".
+  static detail::json::Value scalar(detail::json::Parser& parser, int depth, const std::string& name, const char* what) {
+    if (parser.next_is('{') || parser.next_is('[')) detail::format_fail("tensor '" + name + "': " + what);
+    return parser.value(depth);
+  }
+
+  /// Reads one tensor entry from `parser` (positioned at its value).
+  static TensorInfo tensor_info(detail::json::Parser& parser, const std::string& name, std::size_t data_size) {
     using detail::format_fail;
     using detail::json::Value;
-    if (!entry.is_object()) format_fail("tensor '" + name + "' must be an object");
-    const Value* dtype = nullptr;
-    const Value* shape = nullptr;
-    const Value* offsets = nullptr;
-    for (std::size_t i = 0; i < entry.keys.size(); ++i) {
-      if (entry.keys[i] == "dtype") dtype = &entry.items[i];
-      else if (entry.keys[i] == "shape") shape = &entry.items[i];
-      else if (entry.keys[i] == "data_offsets") offsets = &entry.items[i];
-      else format_fail("tensor '" + name + "' has an unknown field '" + entry.keys[i] + "'");
-    }
-    if (dtype == nullptr || shape == nullptr || offsets == nullptr)
-      format_fail("tensor '" + name + "' needs dtype, shape and data_offsets");
+    if (!parser.next_is('{')) format_fail("tensor '" + name + "' must be an object");
+    bool have_dtype = false, have_shape = false, have_offsets = false;
+    Value dtype;
+    std::vector<Index> dims;
+    std::uint64_t offsets[2] = {0, 0};
+    std::size_t offset_count = 0;
+    const char* const offsets_message = "data_offsets must be two non-negative integers";
+    parser.members(1, [&](std::string field, std::size_t key_offset) {
+      bool* seen = field == "dtype" ? &have_dtype : field == "shape" ? &have_shape : field == "data_offsets" ? &have_offsets : nullptr;
+      if (seen == nullptr) format_fail("tensor '" + name + "' has an unknown field '" + field + "'");
+      if (*seen) parser.fail_at(key_offset, "duplicate key " + detail::json::quote(field));
+      *seen = true;
+      if (field == "dtype") {
+        dtype = scalar(parser, 2, name, "dtype must be a string");
+      } else if (field == "shape") {
+        if (!parser.next_is('[')) format_fail("tensor '" + name + "': shape must be an array");
+        parser.elements(2, [&](std::size_t i) {
+          if (i >= Shape::max_rank)
+            format_fail(detail::concat("tensor '", name, "' has more than ", Shape::max_rank,
+                                       " dimensions; seqnet handles at most ", Shape::max_rank));
+          const auto value = detail::json::as_uint64(scalar(parser, 3, name, "shape must hold non-negative integers"));
+          if (!value || *value > static_cast<std::uint64_t>(std::numeric_limits<Index>::max()))
+            format_fail("tensor '" + name + "': shape must hold non-negative integers");
+          dims.push_back(static_cast<Index>(*value));
+        });
+      } else {
+        if (!parser.next_is('[')) format_fail("tensor '" + name + "': " + offsets_message);
+        parser.elements(2, [&](std::size_t i) {
+          if (i >= 2) format_fail("tensor '" + name + "': " + offsets_message);
+          offsets[i] = offset_value(scalar(parser, 3, name, offsets_message), name);
+          offset_count = i + 1;
+        });
+      }
+    });
+    if (!have_dtype || !have_shape || !have_offsets) format_fail("tensor '" + name + "' needs dtype, shape and data_offsets");
 
     TensorInfo info;
     info.name = name;
-    if (!dtype->is_string()) format_fail("tensor '" + name + "': dtype must be a string");
-    const auto known = dtype_from_name(dtype->text);
-    if (!known) format_fail("tensor '" + name + "': unknown dtype '" + dtype->text + "'");
+    if (!dtype.is_string()) format_fail("tensor '" + name + "': dtype must be a string");
+    const auto known = dtype_from_name(dtype.text);
+    if (!known) format_fail("tensor '" + name + "': unknown dtype '" + dtype.text + "'");
     info.dtype = *known;
 
-    if (!shape->is_array()) format_fail("tensor '" + name + "': shape must be an array");
-    if (shape->items.size() > Shape::max_rank)
-      format_fail(detail::concat("tensor '", name, "' has ", shape->items.size(), " dimensions; seqnet handles at most ",
-                                 Shape::max_rank));
-    std::vector<Index> dims;
-    Index numel = 1;  // computed as Shape::numel does, so every partial product must fit Index
-    for (const Value& dim : shape->items) {
-      const auto value = detail::json::as_uint64(dim);
-      if (!value || *value > static_cast<std::uint64_t>(std::numeric_limits<Index>::max()))
-        format_fail("tensor '" + name + "': shape must hold non-negative integers");
-      const auto d = static_cast<Index>(*value);
-      if (d != 0 && numel > std::numeric_limits<Index>::max() / d)
+    // The product of the non-zero dimensions must fit Index, whatever their order ([0, 2^62, 4] and
+    // [2^62, 4, 0] alike are rejected): so every partial product Shape::numel forms fits too.
+    Index numel = 1, nonzero = 1;
+    for (const Index d : dims) {
+      if (d != 0 && nonzero > std::numeric_limits<Index>::max() / d)
         format_fail("tensor '" + name + "': the element count of its shape overflows");
+      if (d != 0) nonzero *= d;
       numel *= d;
-      dims.push_back(d);
     }
     info.shape = Shape(std::move(dims));
 
-    if (!offsets->is_array() || offsets->items.size() != 2)
-      format_fail("tensor '" + name + "': data_offsets must be two non-negative integers");
-    const std::uint64_t begin = offset_value(offsets->items[0], name);
-    const std::uint64_t end = offset_value(offsets->items[1], name);
+    if (offset_count != 2) format_fail("tensor '" + name + "': " + offsets_message);
+    const std::uint64_t begin = offsets[0];
+    const std::uint64_t end = offsets[1];
     if (begin > end) format_fail(detail::concat("tensor '", name, "': data_offsets [", begin, ", ", end, "] are reversed"));
     if (end > data_size)
       format_fail(detail::concat("tensor '", name, "': data_offsets [", begin, ", ", end,

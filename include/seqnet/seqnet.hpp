@@ -5,6 +5,7 @@
 #pragma once
 
 #include "cell.hpp"
+#include "denormals.hpp"
 #include "embedding.hpp"
 #include "errors.hpp"
 #include "linear.hpp"

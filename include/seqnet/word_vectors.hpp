@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
@@ -54,10 +55,14 @@ class WordVectors {
   }
 
   /// Reads a GloVe or word2vec text file; see `from_stream` for the format and the errors. A file that
-  /// cannot be opened or read throws `format_error`.
+  /// cannot be opened or read throws `std::system_error` (the path and the system's message), as every
+  /// file I/O failure in seqnet does.
   static WordVectors load(const std::string& path, DuplicateWords duplicates = DuplicateWords::error) {
+    errno = 0;
     std::ifstream in(path, std::ios::binary);
-    detail::check<format_error>(in.is_open(), "cannot open word vector file '", path, "'");
+    if (!in.is_open())
+      throw std::system_error(errno != 0 ? errno : ENOENT, std::generic_category(),
+                              "cannot open word vector file '" + path + "'");
     return from_stream(in, path, duplicates);
   }
 
@@ -70,17 +75,21 @@ class WordVectors {
   /// in the C locale (whatever the global locale) as doubles and then rounded to `T`, as Python's
   /// `float(token)` followed by a float32 tensor does.
   ///
-  /// Every error is a `format_error` whose message starts with `source:line: ` and says what is wrong:
+  /// Every format error is a `format_error` whose message starts with `source:line: ` and says what is wrong:
   /// a row with a different number of values than the first row (or the header), a value that is not a
   /// number or overflows a double, control bytes among the values (a binary word2vec file), a header whose
-  /// count disagrees with the rows, a duplicate word (unless `duplicates` says otherwise), or no vectors.
+  /// count disagrees with the rows or is 0, a duplicate word (unless `duplicates` says otherwise), or no
+  /// vectors. A stream that fails to read throws `std::system_error`.
   static WordVectors from_stream(std::istream& in, const std::string& source,
                                  DuplicateWords duplicates = DuplicateWords::error) {
     Reader reader(source, duplicates);
     std::string line;
     std::size_t line_number = 0;
+    errno = 0;
     while (std::getline(in, line)) reader.line(line, ++line_number);
-    detail::check<format_error>(!in.bad(), source, ":", line_number, ": read error");
+    if (in.bad())
+      throw std::system_error(errno != 0 ? errno : EIO, std::generic_category(),
+                              detail::concat(source, ":", line_number, ": read error"));
     return reader.finish();
   }
 
@@ -199,6 +208,9 @@ class WordVectors {
       const auto count = unsigned_integer(fields[0]), dim = unsigned_integer(fields[1]);
       if (!count || !dim) return false;
       check(*dim > 0, number_, "the word2vec header declares vectors of dimension 0");
+      // Rows bound the dimension (each has dim values); with no rows nothing would, and an empty
+      // vocabulary is rejected anyway, as an empty file is.
+      check(*count > 0, number_, "the word2vec header declares 0 words (no word vectors)");
       header_count_ = count;
       dim_ = *dim;
       dim_line_ = number_;

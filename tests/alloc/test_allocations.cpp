@@ -8,39 +8,94 @@
 #include <type_traits>
 #include <utility>
 #include <cstdlib>
+#include <malloc.h>
+#include <string>
+#include <vector>
+#include <algorithm>
+#include <cstdint>
 
 #include <seqnet/seqnet.hpp>
 
 namespace {
 std::atomic<long> allocation_count{0};
 std::atomic<bool> counting{false};
+// Heap bytes in use (by malloc_usable_size) since counting started, and their peak.
+std::atomic<long long> live_bytes{0}, peak_bytes{0};
 void count_allocation() {
   if (counting.load(std::memory_order_relaxed)) allocation_count.fetch_add(1, std::memory_order_relaxed);
+}
+void* counted(void* p) {
+  if (p != nullptr && counting.load(std::memory_order_relaxed)) {
+    const long long now = live_bytes.fetch_add(static_cast<long long>(malloc_usable_size(p))) +
+                          static_cast<long long>(malloc_usable_size(p));
+    long long peak = peak_bytes.load();
+    while (now > peak && !peak_bytes.compare_exchange_weak(peak, now)) {
+    }
+  }
+  return p;
+}
+void uncount(void* p) {
+  if (p != nullptr && counting.load(std::memory_order_relaxed))
+    live_bytes.fetch_sub(static_cast<long long>(malloc_usable_size(p)));
 }
 }  // namespace
 
 // Eigen allocates its tensors and GEMM packing buffers with std::malloc, std::vector with operator new
-// (which calls malloc in libstdc++), so counting at malloc catches both. glibc lets a program interpose
-// malloc and reach the real one as __libc_malloc.
+// (which calls malloc in libstdc++), and the workspace buffers with the aligned operator new (which calls
+// aligned_alloc), so counting at those catches all of them. glibc lets a program interpose them and reach
+// the real ones as __libc_malloc and __libc_memalign.
 extern "C" {
 void* __libc_malloc(std::size_t);
 void* __libc_calloc(std::size_t, std::size_t);
 void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+void __libc_free(void*);
+void free(void* p) {
+  uncount(p);
+  __libc_free(p);
+}
+void* aligned_alloc(std::size_t alignment, std::size_t size) {
+  count_allocation();
+  return counted(__libc_memalign(alignment, size));
+}
+void* memalign(std::size_t alignment, std::size_t size) {
+  count_allocation();
+  return counted(__libc_memalign(alignment, size));
+}
+int posix_memalign(void** out, std::size_t alignment, std::size_t size) {
+  count_allocation();
+  void* p = counted(__libc_memalign(alignment, size));
+  if (p == nullptr) return 12;  // ENOMEM
+  *out = p;
+  return 0;
+}
 void* malloc(std::size_t size) {
   count_allocation();
-  return __libc_malloc(size);
+  return counted(__libc_malloc(size));
 }
 void* calloc(std::size_t n, std::size_t size) {
   count_allocation();
-  return __libc_calloc(n, size);
+  return counted(__libc_calloc(n, size));
 }
 void* realloc(void* p, std::size_t size) {
   count_allocation();
-  return __libc_realloc(p, size);
+  uncount(p);
+  return counted(__libc_realloc(p, size));
 }
 }
 
 namespace {
+
+/// The peak of the heap bytes `fn` had in use at once (what it allocated and had not yet freed).
+template <typename Fn>
+long long peak_bytes_during(Fn&& fn) {
+  live_bytes = 0;
+  peak_bytes = 0;
+  counting = true;
+  fn();
+  counting = false;
+  return peak_bytes.load();
+}
 
 template <typename Fn>
 long allocations_during(Fn&& fn) {
@@ -170,4 +225,56 @@ TEST_CASE("a stream's steady-state steps allocate nothing", "[allocation][stream
           stream.feed_into(chunk, ys);
           stream.step_into(x, y);
         }) == 0);
+}
+
+/// A safetensors file of `header` (padded to 8 bytes) and `data_bytes` zero bytes.
+std::vector<std::uint8_t> safetensors_file(std::string header, std::size_t data_bytes) {
+  while (header.size() % 8 != 0) header += ' ';
+  std::vector<std::uint8_t> bytes(8 + header.size() + data_bytes, 0);
+  for (int i = 0; i < 8; ++i) bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(header.size() >> (8 * i));
+  std::copy(header.begin(), header.end(), bytes.begin() + 8);
+  return bytes;
+}
+
+// The header parser once built the whole JSON tree (88 bytes a value) before it rejected anything: a
+// 2 MB shape of zeros cost about 57 times its size. Streamed against the schema, a hostile header is
+// rejected at its first violation, and an accepted one keeps what it describes: a tensor list (about 7x
+// the header at worst, 55-byte entries) or metadata strings (about 13x at worst, 12-byte entries).
+TEST_CASE("safetensors: parsing a header costs a small multiple of its size", "[safetensors]") {
+  constexpr std::size_t target = 2'000'000;
+  std::string shape = R"({"a":{"dtype":"F32","shape":[0)";
+  while (shape.size() < target) shape += ",0";
+  shape += R"(],"data_offsets":[0,0]}})";
+  std::string tensors = "{";
+  for (int i = 0; tensors.size() < target; ++i)
+    tensors += "\"t" + std::to_string(i) + R"(":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},)";
+  tensors += R"("z":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
+  std::string metadata = R"({"__metadata__":{)";
+  for (int i = 0; metadata.size() < target; ++i) metadata += "\"" + std::to_string(i) + R"(":"",)";
+  metadata += R"("z":""}})";
+
+  struct Case {
+    const char* what;
+    std::string header;
+    std::size_t data;
+    bool accepted;
+    double max_ratio;
+  };
+  for (const Case& c : {Case{"a shape of a million zeros", shape, 0, false, 0.5},
+                        Case{"many tensors", tensors, 4, true, 12.0},
+                        Case{"many metadata entries", metadata, 0, true, 20.0}}) {
+    auto bytes = safetensors_file(c.header, c.data);
+    bool accepted = false;
+    const long long used = peak_bytes_during([&] {
+      try {
+        (void)seqnet::Safetensors::parse(std::move(bytes));
+        accepted = true;
+      } catch (const seqnet::format_error&) {
+      }
+    });
+    const double ratio = static_cast<double>(used) / static_cast<double>(c.header.size());
+    INFO(c.what << ": " << c.header.size() << " header bytes, a peak of " << used << " bytes in use (" << ratio << "x)");
+    CHECK(accepted == c.accepted);
+    CHECK(ratio <= c.max_ratio);
+  }
 }

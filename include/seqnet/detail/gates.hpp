@@ -117,8 +117,8 @@ struct StepWorkspace {
         h_full(static_cast<std::size_t>(spec.proj_size > 0 ? batch * spec.hidden_size : 0)) {}
 
   Index batch;
-  std::vector<T> gh;
-  std::vector<T> h_full;
+  AlignedVector<T> gh;
+  AlignedVector<T> h_full;
 };
 
 /// One layer-direction's (or a cell's) weights ready for its products: W_ih, W_hh and W_hr.

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <memory>
+#include <new>
 #include <type_traits>
 #include <vector>
 
@@ -110,10 +112,34 @@ class LinearGemm {
       blocking_;
 };
 
+/// Allocates on 64-byte boundaries. Eigen vectorizes an element-wise expression from the first
+/// packet-aligned element of its destination and computes the elements before it with scalar code, whose
+/// exp, tanh and logistic round differently from the packet versions (fp64 under AVX). Workspace buffers
+/// from plain `new` (16-byte aligned) therefore gave results that depended on where the heap put them;
+/// aligned to a cache line (every packet size up to AVX-512), each element takes the same path on every call.
+template <typename T>
+struct CachelineAllocator {
+  using value_type = T;
+  static constexpr std::size_t alignment = 64;
+  CachelineAllocator() noexcept = default;
+  template <typename U>
+  CachelineAllocator(const CachelineAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(alignment))); }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t(alignment)); }
+  template <typename U>
+  bool operator==(const CachelineAllocator<U>&) const noexcept { return true; }
+  template <typename U>
+  bool operator!=(const CachelineAllocator<U>&) const noexcept { return false; }
+};
+
+/// A workspace buffer: a vector whose data starts on a cache line (see CachelineAllocator).
+template <typename T>
+using AlignedVector = std::vector<T, CachelineAllocator<T>>;
+
 /// Grows `buffer` to at least `size` elements; never shrinks it, so a reused workspace stops allocating
 /// once it has seen its largest problem.
-template <typename T>
-void ensure_size(std::vector<T>& buffer, Index size) {
+template <typename T, typename Allocator>
+void ensure_size(std::vector<T, Allocator>& buffer, Index size) {
   if (static_cast<Index>(buffer.size()) < size) buffer.resize(static_cast<std::size_t>(size));
 }
 

@@ -171,7 +171,7 @@ void forward_layers(const RecurrentSpec& spec, const ParameterLayout& layout, co
   const Index H = spec.hidden_size, H_out = spec.output_size(), width = D * H_out;
   const bool apply_dropout = training && spec.dropout > 0.0;
   workspace.reserve(spec, S, B);
-  std::vector<T>* between_layers = workspace.between_layers;
+  AlignedVector<T>* between_layers = workspace.between_layers;
 
   for (Index layer = 0; layer < L; ++layer) {
     const Index in_width = spec.layer_input_size(layer);

@@ -111,7 +111,13 @@ struct RecurrentSpec {
                                  (static_cast<Real>(gates()) * hidden * (widest_input + out + 2) +
                                   static_cast<Real>(proj_size) * hidden);
     check<value_error>(parameter_count < 0x1p53L, "sizes too large: the module would need more than 2^53 parameters");
+    // Far below overflow, a module that could not fit in any machine's memory (2^36 fp32 parameters are
+    // 256 GiB; each layer also keeps about 1.5 KB of names and offsets) is refused here, before anything is
+    // allocated, instead of ending in std::bad_alloc or the OOM killer.
+    check<value_error>(parameter_count <= 0x1p36L, "sizes too large: the module would need more than 2^36 parameters");
+    check<value_error>(num_layers <= max_layers, "num_layers too large: seqnet supports at most ", max_layers, " layers");
   }
+  static constexpr Index max_layers = Index(1) << 16;
 
   /// Python's `repr(module)`: only non-default options, in PyTorch's order. `nn.RNN` never prints
   /// its nonlinearity; cells print `nonlinearity=relu` unquoted.

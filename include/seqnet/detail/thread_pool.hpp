@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "fp_mode.hpp"
+
 namespace seqnet::detail {
 
 /// Threads meeting once per time step. Waiters spin briefly (a step is microseconds long), then yield
@@ -86,7 +88,7 @@ class ThreadPool {
     remaining_.store(wanted - 1, std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      job_ = {&invoke<Region>, &region, wanted};
+      job_ = {&invoke<Region>, &region, wanted, fp_mode()};
       generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
@@ -107,6 +109,7 @@ class ThreadPool {
     void (*call)(void*, int, int) = nullptr;
     void* region = nullptr;
     int threads = 0;
+    unsigned fp_mode = 0;  ///< the caller's denormal handling (set_flush_denormal), which the workers adopt
   };
   static constexpr std::chrono::microseconds spin_time{200};
 
@@ -147,6 +150,7 @@ class ThreadPool {
         job = job_;
       }
       if (index >= job.threads) continue;
+      set_fp_mode(job.fp_mode);
       job.call(job.region, index, job.threads);
       remaining_.fetch_sub(1, std::memory_order_acq_rel);
     }

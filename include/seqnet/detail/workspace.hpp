@@ -16,9 +16,9 @@ namespace seqnet::detail {
 /// packed batch, and the per-step GEMM buffers. Two of them let both directions run at once.
 template <typename T>
 struct DirectionScratch {
-  std::vector<T> input_gates;  ///< [seq * batch, G * H]
-  std::vector<T> state;        ///< [batch, H_out]: zeros or h_0, and a packed batch's running state
-  std::vector<std::vector<T>> thread_gemm;  ///< packing space of the helper threads sharing this direction
+  AlignedVector<T> input_gates;  ///< [seq * batch, G * H]
+  AlignedVector<T> state;        ///< [batch, H_out]: zeros or h_0, and a packed batch's running state
+  std::vector<AlignedVector<T>> thread_gemm;  ///< packing space of the helper threads sharing this direction
   std::unique_ptr<StepWorkspace<T>> step;
   Index step_batch = 0;
 
@@ -48,9 +48,9 @@ struct DirectionScratch {
 /// steady-state forward allocation-free.
 template <typename T>
 struct StackWorkspace {
-  std::vector<T> between_layers[2];  ///< ping-pong outputs of the inner layers, [seq * batch, D * H_out]
+  AlignedVector<T> between_layers[2];  ///< ping-pong outputs of the inner layers, [seq * batch, D * H_out]
   DirectionScratch<T> directions[2];
-  std::vector<T> sorted[4];          ///< a packed batch in sorted order: input, output, h, c
+  AlignedVector<T> sorted[4];          ///< a packed batch in sorted order: input, output, h, c
   std::vector<PackedDirection<T>> weights;  ///< per layer and direction, packed from the parameters
   PackedDirection<T> cell_weights;          ///< a cell's weights, packed (several rows, or frozen)
   PackedDirection<T> cell_gemv;             ///< a cell's weights for unfrozen one-row steps (used in place)

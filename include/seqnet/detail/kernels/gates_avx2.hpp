@@ -45,8 +45,10 @@ struct V {
   /// `a * b + c` and `c - a * b`, each rounded once.
   SEQNET_GATES_TARGET static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
   SEQNET_GATES_TARGET static Reg fnmadd(Reg a, Reg b, Reg c) { return _mm256_fnmadd_ps(a, b, c); }
-  SEQNET_GATES_TARGET static Reg min(Reg a, Reg b) { return _mm256_min_ps(a, b); }
-  SEQNET_GATES_TARGET static Reg max(Reg a, Reg b) { return _mm256_max_ps(a, b); }
+  /// `min(a, b)` and `max(a, b)`, `a` where either is NaN (as std::min and Eigen's pmin): the x86
+  /// instructions return their second operand then, so `b` goes first and a NaN `a` propagates.
+  SEQNET_GATES_TARGET static Reg min(Reg a, Reg b) { return _mm256_min_ps(b, a); }
+  SEQNET_GATES_TARGET static Reg max(Reg a, Reg b) { return _mm256_max_ps(b, a); }
   SEQNET_GATES_TARGET static Reg abs(Reg x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
   SEQNET_GATES_TARGET static Reg round(Reg x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   /// `x * 2^n` for integral `n` in [-126, 127]: 2^n built in the exponent field.

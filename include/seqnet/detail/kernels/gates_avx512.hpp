@@ -41,8 +41,10 @@ struct V {
   /// `a * b + c` and `c - a * b`, each rounded once.
   SEQNET_GATES_TARGET static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_mask_fmadd_ps(a, all, b, c); }
   SEQNET_GATES_TARGET static Reg fnmadd(Reg a, Reg b, Reg c) { return _mm512_mask_fnmadd_ps(a, all, b, c); }
-  SEQNET_GATES_TARGET static Reg min(Reg a, Reg b) { return _mm512_mask_min_ps(a, all, a, b); }
-  SEQNET_GATES_TARGET static Reg max(Reg a, Reg b) { return _mm512_mask_max_ps(a, all, a, b); }
+  /// `min(a, b)` and `max(a, b)`, `a` where either is NaN (as std::min and Eigen's pmin): the x86
+  /// instructions return their second operand then, so `b` goes first and a NaN `a` propagates.
+  SEQNET_GATES_TARGET static Reg min(Reg a, Reg b) { return _mm512_mask_min_ps(a, all, b, a); }
+  SEQNET_GATES_TARGET static Reg max(Reg a, Reg b) { return _mm512_mask_max_ps(a, all, b, a); }
   SEQNET_GATES_TARGET static Reg abs(Reg x) { return _mm512_mask_abs_ps(x, all, x); }
   SEQNET_GATES_TARGET static Reg round(Reg x) {
     return _mm512_mask_roundscale_ps(x, all, x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);

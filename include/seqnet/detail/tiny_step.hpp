@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include <Eigen/Core>
@@ -65,17 +66,18 @@ class TinyStep {
     rows_ = gru ? G + H : G;
     constexpr Index widest_vector = 64 / sizeof(T);  // whatever kernel runs, rows are whole vectors
     ld_ = (rows_ + widest_vector - 1) / widest_vector * widest_vector;
-    weights_.assign(static_cast<std::size_t>(depth * ld_), T(0));
+    weights_.assign(static_cast<std::size_t>(depth * ld_ + widest_vector), T(0));
     bias_.assign(static_cast<std::size_t>(ld_), T(0));
     z_.assign(static_cast<std::size_t>(depth), T(0));
     gates_.assign(static_cast<std::size_t>(ld_), T(0));
     zeros_.assign(static_cast<std::size_t>(G), T(0));
     // Row r of the product: gate output r. GRU: rows [0, 2H) r and z from both inputs, [2H, 3H) n from x,
     // [3H, 4H) n from h.
+    T* packed = aligned_weights();
     for (Index k = 0; k < input_; ++k)
-      for (Index r = 0; r < G; ++r) weights_[index(k, r)] = w.weight_ih[r * input_ + k];
+      for (Index r = 0; r < G; ++r) packed[k * ld_ + r] = w.weight_ih[r * input_ + k];
     for (Index k = 0; k < H; ++k)
-      for (Index r = 0; r < G; ++r) weights_[index(input_ + k, gru && r >= 2 * H ? r + H : r)] = w.weight_hh[r * H + k];
+      for (Index r = 0; r < G; ++r) packed[(input_ + k) * ld_ + (gru && r >= 2 * H ? r + H : r)] = w.weight_hh[r * H + k];
     if (w.bias_ih != nullptr) {
       for (Index r = 0; r < G; ++r) bias_[static_cast<std::size_t>(r)] += w.bias_ih[r];
       for (Index r = 0; r < G; ++r) bias_[static_cast<std::size_t>(gru && r >= 2 * H ? r + H : r)] += w.bias_hh[r];
@@ -105,7 +107,12 @@ class TinyStep {
   }
 
  private:
-  std::size_t index(Index k, Index r) const { return static_cast<std::size_t>(k * ld_ + r); }
+  /// The packed weights start on a 64-byte boundary, so no vector load of them straddles two cache
+  /// lines. Found from the buffer at each use: a copied or moved TinyStep keeps no stale pointer.
+  T* aligned_weights() {
+    const auto address = reinterpret_cast<std::uintptr_t>(weights_.data());
+    return weights_.data() + ((64 - address % 64) % 64) / sizeof(T);
+  }
 
   /// `gates = bias + sum_k z[k] * weights[k]`.
   void product() {
@@ -113,10 +120,10 @@ class TinyStep {
 #if SEQNET_GEMM_HAVE_X86_KERNELS
     switch (best_gemm_kernel()) {
       case GemmKernel::Avx512:
-        tiny_avx512::tiny_gemv(weights_.data(), ld_, z_.data(), depth, bias_.data(), gates_.data());
+        tiny_avx512::tiny_gemv(aligned_weights(), ld_, z_.data(), depth, bias_.data(), gates_.data());
         return;
       case GemmKernel::Avx2:
-        tiny_avx2::tiny_gemv(weights_.data(), ld_, z_.data(), depth, bias_.data(), gates_.data());
+        tiny_avx2::tiny_gemv(aligned_weights(), ld_, z_.data(), depth, bias_.data(), gates_.data());
         return;
       default: break;
     }
@@ -125,13 +132,13 @@ class TinyStep {
     using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
     Eigen::Map<Vector> out(gates_.data(), ld_);
     out = Eigen::Map<const Vector>(bias_.data(), ld_);
-    out.noalias() += Eigen::Map<const ColumnMajor>(weights_.data(), ld_, depth) * Eigen::Map<const Vector>(z_.data(), depth);
+    out.noalias() += Eigen::Map<const ColumnMajor>(aligned_weights(), ld_, depth) * Eigen::Map<const Vector>(z_.data(), depth);
   }
 
   CellKind kind_ = CellKind::LSTM;
   Nonlinearity nonlinearity_ = Nonlinearity::Tanh;
   Index input_ = 0, hidden_ = 0, rows_ = 0, ld_ = 0;
-  std::vector<T> weights_;  ///< [input + H, ld]: row k holds every gate output's weight for input element k
+  std::vector<T> weights_;  ///< [input + H, ld] from a 64-byte boundary: row k holds every gate output's weight for input element k
   std::vector<T> bias_;     ///< [ld]: b_ih + b_hh (GRU's n block: b_in and b_hn apart)
   std::vector<T> z_;        ///< [input + H]: this step's x and h_prev side by side
   std::vector<T> gates_;    ///< [ld]: the product

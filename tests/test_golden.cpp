@@ -216,6 +216,16 @@ void run_hidden_state_cell(const golden::Case& c, Cell& cell, ErrorStats& s) {
   const golden::Tensor* h0 = c.find_input("h0");
   const seqnet::Tensor<T, R> h1 = h0 != nullptr ? cell.forward(x, to_tensor<T, R>(*h0)) : cell.forward(x);
   compare("h1", h1, c.find_output("h1"), s, c.name);
+  // Frozen, into a caller's tensor: a one-row case takes the tiny-step path.
+  cell.freeze_weights();
+  seqnet::Tensor<T, R> h1_into;
+  if (h0 != nullptr) {
+    h1_into = to_tensor<T, R>(*h0);
+    cell.forward_into(x, h1_into, h1_into);
+  } else {
+    cell.forward_into(x, h1_into);
+  }
+  compare("h1 (frozen, forward_into)", h1_into, c.find_output("h1"), s, c.name);
 }
 
 template <typename T, int R>
@@ -253,6 +263,17 @@ void run_lstm_cell(const golden::Case& c, ErrorStats& s) {
   }
   compare("h1", hc.first, c.find_output("h1"), s, c.name);
   compare("c1", hc.second, c.find_output("c1"), s, c.name);
+  // Frozen, stepping the state in place: a one-row case takes the tiny-step path.
+  cell.freeze_weights();
+  seqnet::LSTMState<T, R> state;
+  if (c.find_input("h0") != nullptr) {
+    state = {to_tensor<T, R>(*c.find_input("h0")), to_tensor<T, R>(*c.find_input("c0"))};
+    cell.forward_into(x, state, state);
+  } else {
+    cell.forward_into(x, state);
+  }
+  compare("h1 (frozen, forward_into)", state.first, c.find_output("h1"), s, c.name);
+  compare("c1 (frozen, forward_into)", state.second, c.find_output("c1"), s, c.name);
 }
 
 /// A packed-sequence case's lengths and enforce_sorted flag.

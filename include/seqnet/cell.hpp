@@ -43,22 +43,31 @@ class CellModule : public RecurrentModule<T> {
 
   template <int R>
   Result<R> run(const Tensor<T, R>& input, const TensorArg<T>* h0, const TensorArg<T>* c0) const {
+    Result<R> result;
+    run_into(input, h0, c0, result.h, this->spec_.kind == CellKind::LSTM ? &result.c : nullptr);
+    return result;
+  }
+
+  /// One checked step into `h1` (and, LSTM, `c1`), resized only if their shape is not the result's. The
+  /// outputs may be the state tensors `h0`/`c0` point at (a state updated in place).
+  template <int R>
+  void run_into(const Tensor<T, R>& input, const TensorArg<T>* h0, const TensorArg<T>* c0, Tensor<T, R>& h1,
+                Tensor<T, R>* c1) const {
     const RecurrentSpec& spec = this->spec_;
     const CallShape call = cell_call(spec, shape(input), h0 != nullptr ? &h0->shape : nullptr,
                                      c0 != nullptr ? &c0->shape : nullptr);
-    const bool lstm = spec.kind == CellKind::LSTM;
-    Result<R> result{make_tensor<T, R>(call.h), lstm ? make_tensor<T, R>(call.c) : Tensor<T, R>()};
+    resize_to(h1, call.h);
+    if (c1 != nullptr) resize_to(*c1, call.c);
     this->with_workspace([&](StackWorkspace<T>& workspace) {
       cell_forward<T>(spec, this->layout_, this->params_.data(), call.dims.batch, input.data(),
-                      h0 != nullptr ? h0->data : nullptr, c0 != nullptr ? c0->data : nullptr, result.h.data(),
-                      lstm ? result.c.data() : nullptr, workspace);
+                      h0 != nullptr ? h0->data : nullptr, c0 != nullptr ? c0->data : nullptr, h1.data(),
+                      c1 != nullptr ? c1->data() : nullptr, workspace);
     });
-    return result;
   }
 
  private:
   std::string bias_name(const char* name) const {
-    check<key_error>(this->spec_.bias, "'", this->spec_.name(), "' was built with bias=False and has no ", name);
+    SEQNET_CHECK(key_error, this->spec_.bias, "'", this->spec_.name(), "' was built with bias=False and has no ", name);
     return name;
   }
 };
@@ -87,6 +96,20 @@ class HiddenStateCell : public CellModule<T> {
   template <int R, int RH>
   Tensor<T, R> operator()(const Tensor<T, R>& input, const Tensor<T, RH>& hx) const {
     return forward(input, hx);
+  }
+
+  /// As `forward(input)`, writing h' into the caller's `h_out` (resized only if its shape differs), so
+  /// that repeated steps allocate nothing.
+  template <int R>
+  void forward_into(const Tensor<T, R>& input, Tensor<T, R>& h_out) const {
+    this->template run_into<R>(input, nullptr, nullptr, h_out, nullptr);
+  }
+  /// As `forward(input, hx)`, writing h' into `h_out`, which may be `hx` itself: `cell.forward_into(x, h, h)`
+  /// steps a state in place.
+  template <int R, int RH>
+  void forward_into(const Tensor<T, R>& input, const Tensor<T, RH>& hx, Tensor<T, R>& h_out) const {
+    const auto h = tensor_arg(hx);
+    this->template run_into<R>(input, &h, nullptr, h_out, nullptr);
   }
 
  protected:
@@ -157,6 +180,19 @@ class LSTMCell : public detail::CellModule<T> {
   template <int R, int RH, int RC>
   LSTMState<T, R> operator()(const Tensor<T, R>& input, const Tensor<T, RH>& h0, const Tensor<T, RC>& c0) const {
     return forward(input, h0, c0);
+  }
+
+  /// As `forward(input, state)`, writing `(h', c')` into the caller's `out` (resized only if its shapes
+  /// differ), so that repeated steps allocate nothing. `out` may be `state` itself:
+  /// `cell.forward_into(x, state, state)` steps a state in place.
+  template <int R>
+  void forward_into(const Tensor<T, R>& input, const LSTMStateRef<T>& state, LSTMState<T, R>& out) const {
+    this->template run_into<R>(input, &state.h_arg(), &state.c_arg(), out.first, &out.second);
+  }
+  /// As `forward(input)` (zero states), into `out`.
+  template <int R>
+  void forward_into(const Tensor<T, R>& input, LSTMState<T, R>& out) const {
+    this->template run_into<R>(input, nullptr, nullptr, out.first, &out.second);
   }
 
  private:

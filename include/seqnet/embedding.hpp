@@ -155,7 +155,7 @@ class Embedding : public Module<T> {
     const Index n = options.num_embeddings();
     if (options.padding_idx()) {
       const Index p = *options.padding_idx();
-      detail::check<value_error>(p < 0 ? p >= -n : p < n, "Padding_idx must be within num_embeddings");
+      SEQNET_CHECK(value_error, p < 0 ? p >= -n : p < n, "Padding_idx must be within num_embeddings");
       if (p < 0) options.padding_idx(n + p);
     }
     return options;
@@ -165,10 +165,10 @@ class Embedding : public Module<T> {
     const EmbeddingOptions checked = normalised(options);
     const Index n = checked.num_embeddings(), d = checked.embedding_dim();
     // torch.empty((num_embeddings, embedding_dim)) names the first negative extent.
-    detail::check<value_error>(n >= 0 && d >= 0, "Trying to create tensor with negative dimension ", n < 0 ? n : d,
-                               ": [", n, ", ", d, "]");
-    detail::check<value_error>(static_cast<long double>(n) * static_cast<long double>(d) < 0x1p53L,
-                               "sizes too large: the module would need more than 2^53 parameters");
+    SEQNET_CHECK(value_error, n >= 0 && d >= 0, "Trying to create tensor with negative dimension ", n < 0 ? n : d,
+                 ": [", n, ", ", d, "]");
+    SEQNET_CHECK(value_error, static_cast<long double>(n) * static_cast<long double>(d) < 0x1p53L,
+                 "sizes too large: the module would need more than 2^53 parameters");
     detail::ParameterTable table;
     table.add("weight", Shape{n, d});
     return table;

@@ -76,6 +76,14 @@ class Linear : public Module<T> {
   /// 1 for a vector) and the second is `weight^T`.
   template <int R>
   Tensor<T, R> forward(const Tensor<T, R>& input) const {
+    Tensor<T, R> result;
+    forward_into(input, result);
+    return result;
+  }
+  /// As `forward`, writing into the caller's `out` (resized only if its shape differs; it must not be
+  /// `input`), so that repeated calls allocate nothing.
+  template <int R>
+  void forward_into(const Tensor<T, R>& input, Tensor<T, R>& result) const {
     static_assert(R >= 1, "both arguments to linear need to be at least 1D");
     using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     using RowVector = Eigen::Matrix<T, 1, Eigen::Dynamic>;
@@ -83,14 +91,14 @@ class Linear : public Module<T> {
     Index rows = 1;
     for (int i = 0; i + 1 < R; ++i) rows *= input.dimension(i);
     const Index features = input.dimension(R - 1);
-    detail::check<shape_error>(features == in, "mat1 and mat2 shapes cannot be multiplied (", rows, "x", features,
-                               " and ", in, "x", out, ")");
+    SEQNET_CHECK(shape_error, features == in, "mat1 and mat2 shapes cannot be multiplied (", rows, "x", features,
+                 " and ", in, "x", out, ")");
 
     auto dims = input.dimensions();
     dims[R - 1] = out;
-    Tensor<T, R> result(dims);
+    result.resize(dims);  // reallocates only when the element count changes
     Eigen::Map<Matrix> y(result.data(), rows, out);
-    if (rows == 0 || out == 0) return result;
+    if (rows == 0 || out == 0) return;
     const Eigen::Map<const Matrix> x(input.data(), rows, in);
     const Eigen::Map<const Matrix> w(this->params_.data(), out, in);
     if (in == 0) {
@@ -99,7 +107,6 @@ class Linear : public Module<T> {
       y.noalias() = x * w.transpose();
     }
     if (has_bias()) y.rowwise() += Eigen::Map<const RowVector>(this->params_.data() + out * in, out);
-    return result;
   }
   template <int R>
   Tensor<T, R> operator()(const Tensor<T, R>& input) const {
@@ -110,10 +117,10 @@ class Linear : public Module<T> {
   static detail::ParameterTable parameter_table(const LinearOptions& options) {
     const Index in = options.in_features(), out = options.out_features();
     // torch.empty((out, in)) names the first negative extent of the weight's shape.
-    detail::check<value_error>(out >= 0 && in >= 0, "Trying to create tensor with negative dimension ",
-                               out < 0 ? out : in, ": [", out, ", ", in, "]");
-    detail::check<value_error>((static_cast<long double>(in) + 1) * static_cast<long double>(out) < 0x1p53L,
-                               "sizes too large: the module would need more than 2^53 parameters");
+    SEQNET_CHECK(value_error, out >= 0 && in >= 0, "Trying to create tensor with negative dimension ",
+                 out < 0 ? out : in, ": [", out, ", ", in, "]");
+    SEQNET_CHECK(value_error, (static_cast<long double>(in) + 1) * static_cast<long double>(out) < 0x1p53L,
+                 "sizes too large: the module would need more than 2^53 parameters");
     detail::ParameterTable table;
     table.add("weight", Shape{out, in});
     if (options.bias()) table.add("bias", Shape{out});
@@ -121,7 +128,7 @@ class Linear : public Module<T> {
   }
 
   const char* bias_name() const {
-    detail::check<key_error>(has_bias(), "'Linear' was built with bias=False and has no bias");
+    SEQNET_CHECK(key_error, has_bias(), "'Linear' was built with bias=False and has no bias");
     return "bias";
   }
 

@@ -88,5 +88,14 @@ Tensor<T, R> make_tensor(const Shape& shape) {
   return Tensor<T, R>(dims);
 }
 
+/// Gives `tensor` the (already validated) shape. Eigen reallocates only when the element count changes,
+/// so a caller-owned output reused at one shape is allocated once.
+template <typename T, int R>
+void resize_to(Tensor<T, R>& tensor, const Shape& shape) {
+  Eigen::array<Index, R> dims;
+  for (int i = 0; i < R; ++i) dims[static_cast<std::size_t>(i)] = i < shape.rank() ? shape[i] : 1;
+  tensor.resize(dims);
+}
+
 }  // namespace detail
 }  // namespace seqnet

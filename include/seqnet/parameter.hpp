@@ -32,7 +32,7 @@ class Parameter {
   /// The values as an Eigen tensor map of rank `R`; throws `shape_error` if the parameter's rank differs.
   template <int R>
   auto tensor() const {
-    detail::check<shape_error>(rank() == R, "parameter has ", rank(), " dimensions, not ", R);
+    SEQNET_CHECK(shape_error, rank() == R, "parameter has ", rank(), " dimensions, not ", R);
     using Mapped = std::conditional_t<std::is_const_v<T>, const Tensor<Scalar, R>, Tensor<Scalar, R>>;
     Eigen::array<Index, R> dims;
     for (int i = 0; i < R; ++i) dims[static_cast<std::size_t>(i)] = shape_[i];
@@ -51,8 +51,8 @@ class Parameter {
   void assign(const Tensor<Scalar, R>& values) const {
     static_assert(!std::is_const_v<T>, "cannot assign through a read-only parameter view");
     const Shape given = seqnet::shape(values);
-    detail::check<shape_error>(given == shape_, "parameter shape mismatch: expected ", shape_.str(), ", got ",
-                               given.str());
+    SEQNET_CHECK(shape_error, given == shape_, "parameter shape mismatch: expected ", shape_.str(), ", got ",
+                 given.str());
     std::copy(values.data(), values.data() + values.size(), data_);
   }
 
@@ -98,7 +98,7 @@ class ParameterStore {
   template <typename U>
   Parameter<U> get_impl(U* base, const std::string& name) const {
     const ParameterInfo* entry = table_.find(name);
-    check<key_error>(entry != nullptr, "'", owner_, "' object has no attribute '", name, "'");
+    SEQNET_CHECK(key_error, entry != nullptr, "'", owner_, "' object has no attribute '", name, "'");
     return Parameter<U>(base + entry->offset, entry->shape);
   }
 

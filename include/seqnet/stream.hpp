@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "detail/recurrent.hpp"
 #include "errors.hpp"
@@ -18,8 +20,14 @@ namespace seqnet {
 /// streams) needs. Feeding a sequence in any split gives the same output as one call on the whole
 /// sequence. The stream packs the module's weights on its first step and keeps them, so a step costs
 /// only its products; after changing the module's parameters call `reload_weights()` (every `reset` also
-/// does). The module must outlive the stream. It runs the module as in eval mode (no dropout). Once the stream has seen its largest chunk, `step_into` and
-/// `feed_into` (into an `out` of the right size) allocate nothing.
+/// does). The module must outlive the stream. It runs the module as in eval mode (no dropout). Once the
+/// stream has seen its largest chunk, `step_into` and `feed_into` (into an `out` of the right size)
+/// allocate nothing.
+///
+/// Over a module with frozen weights (`freeze_weights()`), a stream of batch 1 on a small module steps
+/// each layer with one combined product (`TinyStep`, the real-time path): the same values as the whole
+/// call up to rounding, not the same bits. Otherwise its results are bitwise those of one call on the
+/// whole sequence.
 ///
 /// Example:
 /// ```
@@ -84,17 +92,17 @@ class Stream {
     reload_weights();
   }
   /// Re-reads the module's parameters at the next step, keeping the states.
-  void reload_weights() noexcept { workspace_.weights_current = false; }
+  void reload_weights() noexcept { workspace_.weights_changed(); }
   /// Back to the given initial hidden state `[num_layers, batch, H_out]` (RNN, GRU).
   void reset(const Tensor<T, 3>& h0) {
-    detail::check<value_error>(!is_lstm(), "LSTM streams reset to {h0, c0}");
+    SEQNET_CHECK(value_error, !is_lstm(), "LSTM streams reset to {h0, c0}");
     check_state(shape(h0), shape(h_), "h0");
     h_ = h0;
     reload_weights();
   }
   /// Back to the given initial states (LSTM): h0 `[num_layers, batch, H_out]`, c0 `[num_layers, batch, hidden_size]`.
   void reset(const Tensor<T, 3>& h0, const Tensor<T, 3>& c0) {
-    detail::check<value_error>(is_lstm(), spec_.name(), " streams reset to h0 alone");
+    SEQNET_CHECK(value_error, is_lstm(), spec_.name(), " streams reset to h0 alone");
     check_state(shape(h0), shape(h_), "h0");
     check_state(shape(c0), shape(c_), "c0");
     h_ = h0;
@@ -110,26 +118,30 @@ class Stream {
 
  private:
   static const detail::RecurrentSpec& checked(const detail::RecurrentSpec& spec, Index batch) {
-    detail::check<value_error>(!spec.is_cell, "Stream needs a stacked RNN, GRU or LSTM, not a ", spec.name(),
-                               " (a cell already takes one step at a time)");
-    detail::check<value_error>(!spec.bidirectional, "Stream needs a unidirectional ", spec.name(),
-                               ": a reverse direction needs the whole sequence");
-    detail::check<value_error>(batch >= 1, "Stream batch must be at least 1, got ", batch);
+    SEQNET_CHECK(value_error, !spec.is_cell, "Stream needs a stacked RNN, GRU or LSTM, not a ", spec.name(),
+                 " (a cell already takes one step at a time)");
+    SEQNET_CHECK(value_error, !spec.bidirectional, "Stream needs a unidirectional ", spec.name(),
+                 ": a reverse direction needs the whole sequence");
+    SEQNET_CHECK(value_error, batch >= 1, "Stream batch must be at least 1, got ", batch);
     return spec;
   }
   bool is_lstm() const { return spec_.kind == detail::CellKind::LSTM; }
 
   void check_input(const Shape& given, const Shape& expected, const char* what) const {
-    detail::check<shape_error>(given == expected, "Stream::", what, ": expected input of size ", expected.str(),
-                               " for ", spec_.name(), " with input_size ", spec_.input_size, " and batch ", batch_,
-                               ", got ", given.str());
+    SEQNET_CHECK(shape_error, given == expected, "Stream::", what, ": expected input of size ", expected.str(),
+                 " for ", spec_.name(), " with input_size ", spec_.input_size, " and batch ", batch_,
+                 ", got ", given.str());
   }
   static void check_state(const Shape& given, const Shape& expected, const char* name) {
-    detail::check<shape_error>(given == expected, "Expected ", name, " size ", expected.tuple_str(), ", got ",
-                               given.str());
+    SEQNET_CHECK(shape_error, given == expected, "Expected ", name, " size ", expected.tuple_str(), ", got ",
+                 given.str());
   }
 
   void run(const T* input, T* output, Index steps, bool batch_first) {
+    if (module_->weights_frozen() && detail::TinyStep<T>::suits(spec_, batch_)) {
+      run_tiny(input, output, steps);
+      return;
+    }
     detail::SequenceDims dims;
     dims.seq_len = steps;
     dims.batch = batch_;
@@ -140,6 +152,32 @@ class Stream {
                           is_lstm() ? c_.data() : nullptr};
     detail::forward_stack<T>(spec_, layout_, module_->flat_parameters(), dims, io, false, default_generator(), nullptr,
                              workspace_);
+  }
+
+  /// One row, step by step and layer by layer through `TinyStep` (one row of `[steps, 1, F]` and of
+  /// `[1, steps, F]` lie alike in memory).
+  void run_tiny(const T* input, T* output, Index steps) {
+    const Index layers = spec_.num_layers, H = spec_.hidden_size;
+    std::vector<detail::TinyStep<T>>& tiny = workspace_.tiny;
+    if (!workspace_.tiny_current) {
+      tiny.resize(static_cast<std::size_t>(layers));
+      for (Index layer = 0; layer < layers; ++layer) {
+        const auto weights = detail::DirectionWeights<T>::at(
+            module_->flat_parameters(), layout_.directions[static_cast<std::size_t>(layer)], spec_.layer_input_size(layer));
+        tiny[static_cast<std::size_t>(layer)].pack(spec_, weights);
+      }
+      workspace_.tiny_current = true;
+    }
+    T* c = is_lstm() ? c_.data() : nullptr;
+    for (Index t = 0; t < steps; ++t) {
+      const T* x = input + t * spec_.input_size;
+      for (Index layer = 0; layer < layers; ++layer) {
+        T* h = h_.data() + layer * H;
+        tiny[static_cast<std::size_t>(layer)].step(x, h, c != nullptr ? c + layer * H : nullptr, h);
+        x = h;
+      }
+      std::copy(x, x + H, output + t * H);
+    }
   }
 
   const Module* module_;

@@ -18,7 +18,7 @@ inline std::atomic<int>& thread_setting() {
 /// product's output columns and each step's batch rows across threads. Results are bitwise identical
 /// whatever the setting. Small problems stay on the calling thread.
 inline void set_num_threads(int threads) {
-  detail::check<value_error>(threads >= 1, "set_num_threads: expected a positive number of threads, got ", threads);
+  SEQNET_CHECK(value_error, threads >= 1, "set_num_threads: expected a positive number of threads, got ", threads);
   detail::thread_setting().store(threads, std::memory_order_relaxed);
 }
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <type_traits>
 #include <utility>
+#include <cstdint>
 #include <cstdlib>
 #include <malloc.h>
 #include <string>
@@ -277,4 +278,119 @@ TEST_CASE("safetensors: parsing a header costs a small multiple of its size", "[
     CHECK(accepted == c.accepted);
     CHECK(ratio <= c.max_ratio);
   }
+}
+
+// The real-time API: every "into" form, on the general path (unfrozen, or several rows) and on the
+// tiny-step path (frozen, one row), allocates nothing once its outputs have their shape. Its checks
+// build no message unless they fail.
+namespace {
+
+/// Runs `step` once to size its outputs and workspaces, then counts the allocations of ten more.
+template <typename Fn>
+long steady_allocations(Fn&& step) {
+  step();
+  return allocations_during([&] {
+    for (int i = 0; i < 10; ++i) step();
+  });
+}
+
+template <typename T>
+void require_allocation_free_cells(seqnet::Index batch, bool frozen) {
+  seqnet::Generator generator(5);
+  seqnet::LSTMCell<T> lstm(seqnet::LSTMCellOptions(3, 16), generator);
+  seqnet::GRUCell<T> gru(seqnet::GRUCellOptions(3, 16), generator);
+  seqnet::RNNCell<T> rnn(seqnet::RNNCellOptions(3, 16).nonlinearity(seqnet::Nonlinearity::Relu), generator);
+  if (frozen) {
+    lstm.freeze_weights();
+    gru.freeze_weights();
+    rnn.freeze_weights();
+  }
+  const auto x = seqnet::randn<T>(batch, 3);
+  seqnet::LSTMState<T, 2> state{seqnet::zeros<T>(batch, 16), seqnet::zeros<T>(batch, 16)};
+  seqnet::LSTMState<T, 2> other;
+  seqnet::Tensor<T, 2> h = seqnet::zeros<T>(batch, 16), h_out;
+  CHECK(steady_allocations([&] { lstm.forward_into(x, state, state); }) == 0);
+  CHECK(steady_allocations([&] { lstm.forward_into(x, state, other); }) == 0);
+  CHECK(steady_allocations([&] { lstm.forward_into(x, other); }) == 0);
+  CHECK(steady_allocations([&] { gru.forward_into(x, h, h); }) == 0);
+  CHECK(steady_allocations([&] { gru.forward_into(x, h, h_out); }) == 0);
+  CHECK(steady_allocations([&] { rnn.forward_into(x, h, h); }) == 0);
+  CHECK(steady_allocations([&] { rnn.forward_into(x, h_out); }) == 0);
+  // The returning forms allocate exactly their results.
+  CHECK(steady_allocations([&] { (void)lstm(x, state); }) == 20);
+  CHECK(steady_allocations([&] { (void)gru(x, h); }) == 10);
+}
+
+}  // namespace
+
+TEST_CASE("cells stepped into caller-owned outputs allocate nothing", "[allocation][realtime]") {
+  for (bool frozen : {false, true}) {
+    for (seqnet::Index batch : {1, 4}) {
+      INFO("frozen " << frozen << ", batch " << batch);
+      require_allocation_free_cells<float>(batch, frozen);
+      require_allocation_free_cells<double>(batch, frozen);
+    }
+  }
+}
+
+TEST_CASE("Linear::forward_into allocates nothing; forward only its result", "[allocation][realtime]") {
+  seqnet::Linear<float> head(32, 1);
+  seqnet::Linear<double> wide(16, 40, false);
+  const auto h = seqnet::randn<float>(1, 32);
+  const auto rows = seqnet::randn<double>(3, 5, 16);
+  seqnet::Tensor<float, 2> y;
+  seqnet::Tensor<double, 3> ys;
+  CHECK(steady_allocations([&] { head.forward_into(h, y); }) == 0);
+  CHECK(steady_allocations([&] { wide.forward_into(rows, ys); }) == 0);
+  CHECK(steady_allocations([&] { (void)head(h); }) == 10);
+}
+
+// The first loop is docs/sequences.md's "A real-time loop".
+TEST_CASE("a real-time loop (stream or cell, then a Linear head) allocates nothing per sample", "[allocation][realtime]") {
+  for (bool frozen : {false, true}) {
+    INFO("frozen " << frozen);
+    seqnet::LSTM<float> lstm(seqnet::LSTMOptions(8, 32).num_layers(2));
+    seqnet::GRU<float> gru(seqnet::GRUOptions(4, 32).batch_first(true));
+    seqnet::LSTMCell<float> cell(1, 16);
+    seqnet::Linear<float> head(32, 1), gru_head(32, 1), cell_head(16, 1);
+    if (frozen) {
+      lstm.freeze_weights();
+      gru.freeze_weights();
+      cell.freeze_weights();
+    }
+    seqnet::Stream lstm_stream(lstm);
+    seqnet::Stream gru_stream(gru);
+    seqnet::Tensor<float, 2> x = seqnet::randn<float>(1, 1), x4 = seqnet::randn<float>(1, 4), x8 = seqnet::randn<float>(1, 8), h, y;
+    const auto chunk = seqnet::randn<float>(1, 64, 4);
+    seqnet::Tensor<float, 3> hs;
+    seqnet::LSTMState<float, 2> state{seqnet::zeros<float>(1, 16), seqnet::zeros<float>(1, 16)};
+    CHECK(steady_allocations([&] {
+            lstm_stream.step_into(x8, h);
+            head.forward_into(h, y);
+          }) == 0);
+    CHECK(steady_allocations([&] {
+            gru_stream.step_into(x4, h);
+            gru_head.forward_into(h, y);
+          }) == 0);
+    CHECK(steady_allocations([&] { gru_stream.feed_into(chunk, hs); }) == 0);
+    CHECK(steady_allocations([&] {
+            cell.forward_into(x, state, state);
+            cell_head.forward_into(state.first, y);
+          }) == 0);
+    CHECK(steady_allocations([&] { lstm_stream.reset(); }) == 0);
+  }
+}
+
+TEST_CASE("passing checks of the other public calls allocate nothing", "[allocation]") {
+  CHECK(allocations_during([] { seqnet::set_num_threads(1); }) == 0);
+  seqnet::Embedding<float> embedding(10, 4);
+  const seqnet::Tensor<std::int64_t, 1> ids = seqnet::Tensor<std::int64_t, 1>(3).setConstant(7);
+  CHECK(steady_allocations([&] { (void)embedding(ids); }) == 10);  // its result
+  seqnet::GRU<float> gru(seqnet::GRUOptions(4, 8).num_layers(2));
+  seqnet::Stream stream(gru);
+  const auto h0 = seqnet::randn<float>(2, 1, 8);
+  CHECK(steady_allocations([&] { stream.reset(h0); }) == 0);
+  auto weight = gru.parameter("weight_ih_l0");
+  const auto values = seqnet::randn<float>(24, 4);
+  CHECK(steady_allocations([&] { weight.assign(values); }) == 0);
 }

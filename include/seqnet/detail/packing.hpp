@@ -24,16 +24,16 @@ struct PackedBatch {
 /// Checks `lengths` against the input in pack_padded_sequence's order and with its messages, plus the
 /// checks PyTorch leaves out (lengths beyond the sequence, unbatched input).
 inline PackedBatch pack_batch(const SequenceDims& dims, const SequenceLengths& lengths) {
-  check<shape_error>(dims.batched, "sequence lengths need batched 3-D input, got unbatched 2-D input");
+  SEQNET_CHECK(shape_error, dims.batched, "sequence lengths need batched 3-D input, got unbatched 2-D input");
   const std::vector<Index>& values = lengths.values();
   if (lengths.enforce_sorted()) {
-    check<shape_error>(std::is_sorted(values.rbegin(), values.rend()),
-                       "`lengths` array must be sorted in decreasing order when `enforce_sorted` is True. You can "
-                       "pass `enforce_sorted=False` to pack_padded_sequence and/or pack_sequence to sidestep this "
-                       "requirement if you do not need ONNX exportability.");
+    SEQNET_CHECK(shape_error, std::is_sorted(values.rbegin(), values.rend()),
+                 "`lengths` array must be sorted in decreasing order when `enforce_sorted` is True. You can "
+                 "pass `enforce_sorted=False` to pack_padded_sequence and/or pack_sequence to sidestep this "
+                 "requirement if you do not need ONNX exportability.");
   }
-  check<shape_error>(lengths.size() == dims.batch, "Expected `len(lengths)` to be equal to batch_size, but got ",
-                     lengths.size(), " (batch_size=", dims.batch, ")");
+  SEQNET_CHECK(shape_error, lengths.size() == dims.batch, "Expected `len(lengths)` to be equal to batch_size, but got ",
+               lengths.size(), " (batch_size=", dims.batch, ")");
   PackedBatch packed;
   packed.sorted_indices.resize(values.size());
   std::iota(packed.sorted_indices.begin(), packed.sorted_indices.end(), Index(0));
@@ -43,13 +43,13 @@ inline PackedBatch pack_batch(const SequenceDims& dims, const SequenceLengths& l
     return length_a != length_b ? length_a > length_b : a < b;
   });
   for (std::size_t i = 0; i < values.size(); ++i) {
-    check<shape_error>(values[i] > 0,
-                       "Length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0");
+    SEQNET_CHECK(shape_error, values[i] > 0,
+                 "Length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0");
   }
   for (std::size_t i = 0; i < values.size(); ++i) {
     // PyTorch does not check this and reads past the input; here it is an error.
-    check<shape_error>(values[i] <= dims.seq_len, "Expected every length to be at most the sequence length ",
-                       dims.seq_len, ", got ", values[i], " at batch index ", i);
+    SEQNET_CHECK(shape_error, values[i] <= dims.seq_len, "Expected every length to be at most the sequence length ",
+                 dims.seq_len, ", got ", values[i], " at batch index ", i);
   }
   packed.batch_sizes.assign(static_cast<std::size_t>(dims.seq_len), 0);
   for (Index length : values)

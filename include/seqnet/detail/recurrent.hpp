@@ -256,16 +256,30 @@ void forward_stack(const RecurrentSpec& spec, const ParameterLayout& layout, con
 namespace seqnet::detail {
 
 /// One cell step (RNNCell, LSTMCell, GRUCell): the input projection and `recurrent_step`, the same kernels
-/// the layer loop uses, shared among threads as a layer's steps are. `h0`/`c0` may be null (zeros); `c1`
-/// is only touched for LSTM.
+/// the layer loop uses, shared among threads as a layer's steps are; a frozen one-row step of a small cell
+/// runs `TinyStep` instead. `h0`/`c0` may be null (zeros) or equal `h1`/`c1` (a state stepped in place);
+/// `c1` is only touched for LSTM.
 template <typename T>
 void cell_forward(const RecurrentSpec& spec, const ParameterLayout& layout, const T* params, Index batch,
                   const T* input, const T* h0, const T* c0, T* h1, T* c1, StackWorkspace<T>& workspace) {
   const Index G = spec.gate_size(), H = spec.hidden_size;
   if (batch == 0) return;  // h1 and c1 are empty
+  const auto weights = DirectionWeights<T>::at(params, layout.directions.front(), spec.input_size);
+  // Frozen one-row steps of small cells: one product, no thread pool (TinyStep).
+  if (workspace.keep_weights && TinyStep<T>::suits(spec, batch)) {
+    if (workspace.tiny.empty()) workspace.tiny.resize(1);
+    TinyStep<T>& tiny = workspace.tiny.front();
+    if (!workspace.tiny_current) tiny.pack(spec, weights);
+    workspace.tiny_current = true;
+    DirectionScratch<T>& scratch = workspace.directions[0];
+    ensure_size(scratch.state, H);
+    if (h0 == nullptr) std::fill(scratch.state.begin(), scratch.state.begin() + H, T(0));
+    if (spec.kind == CellKind::LSTM) copy_or_zero(c0, c1, H);
+    tiny.step(input, h0 != nullptr ? h0 : scratch.state.data(), c1, h1);
+    return;
+  }
   DirectionScratch<T>& scratch = workspace.directions[0];
   scratch.reserve(spec, 1, batch);
-  const auto weights = DirectionWeights<T>::at(params, layout.directions.front(), spec.input_size);
   // An unfrozen cell's one-row step multiplies by the parameters in place (a matrix-vector product;
   // packing would cost more than the product). Otherwise the packed kernel runs: for several rows packing
   // costs no more than the packing inside any GEMM, and a frozen module keeps the packed weights, so its
@@ -281,7 +295,9 @@ void cell_forward(const RecurrentSpec& spec, const ParameterLayout& layout, cons
   packed.reserve(spec, batch, batch);
   const int threads = in_place ? 1 : step_threads(spec, batch, get_num_threads());
   scratch.reserve_threads(threads, packed.workspace_size());
-  if (h0 == nullptr) std::fill(scratch.state.begin(), scratch.state.begin() + batch * H, T(0));
+  // A state stepped in place (h1 == h0) is read from a copy: the gate kernels read h0 after writing h1.
+  const T* h_prev = h0 != nullptr && h0 != h1 ? h0 : scratch.state.data();
+  copy_or_zero(h0, scratch.state.data(), h0 == nullptr || h0 == h1 ? batch * H : 0);
   if (spec.kind == CellKind::LSTM) copy_or_zero(c0, c1, batch * H);
 
   const MatrixView<T> gates = matrix_view(scratch.input_gates.data(), batch, G, G);
@@ -290,8 +306,7 @@ void cell_forward(const RecurrentSpec& spec, const ParameterLayout& layout, cons
     const StepTeam<T> team = scratch.team(thread, team_size, barrier);
     // recurrent_step's first barrier also publishes these input projections to every thread.
     team.run(packed.input, matrix_view(input, batch, spec.input_size, spec.input_size), weights.bias_ih, gates);
-    recurrent_step<T>(spec, weights, as_const(gates), matrix_view(h0 != nullptr ? h0 : scratch.state.data(), batch, H, H),
-                      c1, matrix_view(h1, batch, H, H), *scratch.step, packed, team);
+    recurrent_step<T>(spec, weights, as_const(gates), matrix_view(h_prev, batch, H, H), c1, matrix_view(h1, batch, H, H), *scratch.step, packed, team);
   };
   ThreadPool::instance().run(threads, region);
 }

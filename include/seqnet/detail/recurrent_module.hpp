@@ -64,7 +64,7 @@ class RecurrentModule : public Module<T> {
   decltype(auto) with_workspace(F&& f) const {
     return workspace_.with([&](StackWorkspace<T>& workspace) -> decltype(auto) {
       workspace.keep_weights = this->weights_frozen_;
-      if (!workspace.keep_weights) workspace.weights_current = false;
+      if (!workspace.keep_weights) workspace.weights_changed();
       return std::forward<F>(f)(workspace);
     });
   }

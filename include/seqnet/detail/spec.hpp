@@ -91,16 +91,16 @@ struct RecurrentSpec {
   /// Rejects options PyTorch rejects, with PyTorch's messages (its ValueError becomes `value_error`).
   void validate() const {
     if (!is_cell) {
-      check<value_error>(dropout >= 0.0 && dropout <= 1.0,
-                         "dropout should be a number in range [0, 1] representing the probability of an element being zeroed");
+      SEQNET_CHECK(value_error, dropout >= 0.0 && dropout <= 1.0,
+                   "dropout should be a number in range [0, 1] representing the probability of an element being zeroed");
     }
-    check<value_error>(input_size > 0, "input_size must be greater than zero");
-    check<value_error>(hidden_size > 0, "hidden_size must be greater than zero");
-    check<value_error>(num_layers > 0, "num_layers must be greater than zero");
-    check<value_error>(proj_size >= 0, "proj_size should be a positive integer or zero to disable projections");
-    check<value_error>(proj_size == 0 || kind == CellKind::LSTM,
-                       "proj_size argument is only supported for LSTM, not RNN or GRU");
-    check<value_error>(proj_size < hidden_size, "proj_size has to be smaller than hidden_size");
+    SEQNET_CHECK(value_error, input_size > 0, "input_size must be greater than zero");
+    SEQNET_CHECK(value_error, hidden_size > 0, "hidden_size must be greater than zero");
+    SEQNET_CHECK(value_error, num_layers > 0, "num_layers must be greater than zero");
+    SEQNET_CHECK(value_error, proj_size >= 0, "proj_size should be a positive integer or zero to disable projections");
+    SEQNET_CHECK(value_error, proj_size == 0 || kind == CellKind::LSTM,
+                 "proj_size argument is only supported for LSTM, not RNN or GRU");
+    SEQNET_CHECK(value_error, proj_size < hidden_size, "proj_size has to be smaller than hidden_size");
     // An upper bound on the parameter count (layer 0 may be the widest) keeps every size product far
     // inside Index's range
     // (PyTorch would fail to allocate instead).
@@ -110,12 +110,12 @@ struct RecurrentSpec {
     const Real parameter_count = static_cast<Real>(num_layers) * static_cast<Real>(directions()) *
                                  (static_cast<Real>(gates()) * hidden * (widest_input + out + 2) +
                                   static_cast<Real>(proj_size) * hidden);
-    check<value_error>(parameter_count < 0x1p53L, "sizes too large: the module would need more than 2^53 parameters");
+    SEQNET_CHECK(value_error, parameter_count < 0x1p53L, "sizes too large: the module would need more than 2^53 parameters");
     // Far below overflow, a module that could not fit in any machine's memory (2^36 fp32 parameters are
     // 256 GiB; each layer also keeps about 1.5 KB of names and offsets) is refused here, before anything is
     // allocated, instead of ending in std::bad_alloc or the OOM killer.
-    check<value_error>(parameter_count <= 0x1p36L, "sizes too large: the module would need more than 2^36 parameters");
-    check<value_error>(num_layers <= max_layers, "num_layers too large: seqnet supports at most ", max_layers, " layers");
+    SEQNET_CHECK(value_error, parameter_count <= 0x1p36L, "sizes too large: the module would need more than 2^36 parameters");
+    SEQNET_CHECK(value_error, num_layers <= max_layers, "num_layers too large: seqnet supports at most ", max_layers, " layers");
   }
   static constexpr Index max_layers = Index(1) << 16;
 
@@ -208,8 +208,8 @@ inline Shape expected_state_shape(const RecurrentSpec& spec, const SequenceDims&
 /// length; the first failure throws `shape_error` with PyTorch's message. `c` is LSTM's c_0.
 inline SequenceDims check_module_inputs(const RecurrentSpec& spec, const Shape& input, const Shape* h, const Shape* c) {
   const Index rank = input.rank();
-  check<shape_error>(rank == 2 || rank == 3, spec.name(), ": Expected input to be 2D or 3D, got ", rank, "D",
-                     spec.kind == CellKind::RNN ? " tensor" : "", " instead");
+  SEQNET_CHECK(shape_error, rank == 2 || rank == 3, spec.name(), ": Expected input to be 2D or 3D, got ", rank, "D",
+               spec.kind == CellKind::RNN ? " tensor" : "", " instead");
   SequenceDims dims;
   dims.batched = rank == 3;
   dims.batch_first = dims.batched && spec.batch_first;
@@ -219,14 +219,14 @@ inline SequenceDims check_module_inputs(const RecurrentSpec& spec, const Shape& 
   if (h != nullptr) {
     const char* kind = dims.batched ? "For batched 3-D input, " : "For unbatched 2-D input, ";
     if (c == nullptr) {
-      check<shape_error>(h->rank() == rank, kind, "hx should also be ", rank, "-D but got ", h->rank(), "-D tensor");
+      SEQNET_CHECK(shape_error, h->rank() == rank, kind, "hx should also be ", rank, "-D but got ", h->rank(), "-D tensor");
     } else {
-      check<shape_error>(h->rank() == rank && c->rank() == rank, kind, "hx and cx should also be ", rank,
-                         "-D but got (", h->rank(), "-D, ", c->rank(), "-D) tensors");
+      SEQNET_CHECK(shape_error, h->rank() == rank && c->rank() == rank, kind, "hx and cx should also be ", rank,
+                   "-D but got (", h->rank(), "-D, ", c->rank(), "-D) tensors");
     }
   }
-  check<shape_error>(input[rank - 1] == spec.input_size, "input.size(-1) must be equal to input_size. Expected ",
-                     spec.input_size, ", got ", input[rank - 1]);
+  SEQNET_CHECK(shape_error, input[rank - 1] == spec.input_size, "input.size(-1) must be equal to input_size. Expected ",
+               spec.input_size, ", got ", input[rank - 1]);
 
   // PyTorch compares states after giving unbatched ones a batch axis of 1, and prints them that way.
   auto check_state = [&](const Shape& given, bool cell_state, const char* label) {
@@ -240,7 +240,7 @@ inline SequenceDims check_module_inputs(const RecurrentSpec& spec, const Shape& 
   };
   if (h != nullptr) check_state(*h, false, c != nullptr ? "hidden[0]" : "hidden");
   if (c != nullptr) check_state(*c, true, "hidden[1]");
-  check<shape_error>(dims.seq_len > 0, "Expected sequence length to be larger than 0 in RNN");
+  SEQNET_CHECK(shape_error, dims.seq_len > 0, "Expected sequence length to be larger than 0 in RNN");
   return dims;
 }
 
@@ -255,31 +255,31 @@ struct CellDims {
 /// ranks, input size, then each state's batch and size. `c` is LSTMCell's c_0 (PyTorch's `hx[1]`, `hidden1`).
 inline CellDims check_cell_inputs(const RecurrentSpec& spec, const Shape& input, const Shape* h, const Shape* c) {
   const Index rank = input.rank();
-  check<shape_error>(rank == 1 || rank == 2, spec.name(), ": Expected input to be 1D or 2D, got ", rank, "D instead");
+  SEQNET_CHECK(shape_error, rank == 1 || rank == 2, spec.name(), ": Expected input to be 1D or 2D, got ", rank, "D instead");
   const CellDims dims{rank == 2 ? input[0] : 1, rank == 2};
   const bool lstm = spec.kind == CellKind::LSTM;
   const Shape* states[2] = {h, c};
   for (int index = 0; index < 2; ++index) {
     const Shape* state = states[index];
     if (state == nullptr) continue;
-    const std::string label = lstm ? "hx[" + std::to_string(index) + "]" : std::string("hidden");
-    check<shape_error>(state->rank() == 1 || state->rank() == 2, spec.name(), ": Expected ", label,
-                       " to be 1D or 2D, got ", state->rank(), "D instead");
+    const char* label = !lstm ? "hidden" : index == 0 ? "hx[0]" : "hx[1]";
+    SEQNET_CHECK(shape_error, state->rank() == 1 || state->rank() == 2, spec.name(), ": Expected ", label,
+                 " to be 1D or 2D, got ", state->rank(), "D instead");
     // PyTorch has no message of its own for this mismatch (it fails later, or with an IndexError).
-    check<shape_error>(state->rank() == rank, spec.name(), ": Expected ", label, " to be ",
-                       dims.batched ? "2D for batched 2D" : "1D for unbatched 1D", " input, got ", state->rank(),
-                       "D instead");
+    SEQNET_CHECK(shape_error, state->rank() == rank, spec.name(), ": Expected ", label, " to be ",
+                 dims.batched ? "2D for batched 2D" : "1D for unbatched 1D", " input, got ", state->rank(),
+                 "D instead");
   }
-  check<shape_error>(input[rank - 1] == spec.input_size, "input has inconsistent input_size: got ", input[rank - 1],
-                     " expected ", spec.input_size);
+  SEQNET_CHECK(shape_error, input[rank - 1] == spec.input_size, "input has inconsistent input_size: got ", input[rank - 1],
+               " expected ", spec.input_size);
   for (int index = 0; index < 2; ++index) {
     const Shape* state = states[index];
     if (state == nullptr) continue;
     const Index batch = dims.batched ? (*state)[0] : 1;
-    check<shape_error>(batch == dims.batch, "Input batch size ", dims.batch, " doesn't match hidden", index,
-                       " batch size ", batch);
-    check<shape_error>((*state)[rank - 1] == spec.hidden_size, "hidden", index, " has inconsistent hidden_size: got ",
-                       (*state)[rank - 1], ", expected ", spec.hidden_size);
+    SEQNET_CHECK(shape_error, batch == dims.batch, "Input batch size ", dims.batch, " doesn't match hidden", index,
+                 " batch size ", batch);
+    SEQNET_CHECK(shape_error, (*state)[rank - 1] == spec.hidden_size, "hidden", index, " has inconsistent hidden_size: got ",
+                 (*state)[rank - 1], ", expected ", spec.hidden_size);
   }
   return dims;
 }

@@ -9,6 +9,7 @@
 #include "gates.hpp"
 #include "gemm.hpp"
 #include "spec.hpp"
+#include "tiny_step.hpp"
 
 namespace seqnet::detail {
 
@@ -54,10 +55,19 @@ struct StackWorkspace {
   std::vector<PackedDirection<T>> weights;  ///< per layer and direction, packed from the parameters
   PackedDirection<T> cell_weights;          ///< a cell's weights, packed (several rows, or frozen)
   PackedDirection<T> cell_gemv;             ///< a cell's weights for unfrozen one-row steps (used in place)
-  /// Keep the packed weights (`weights`, `cell_weights`) from one call to the next (a stream, a frozen
-  /// module) instead of packing the parameters again on every call (they may have been written).
+  /// Per layer (or the cell's one), packed for single-row steps (`TinyStep`); a stream or a frozen module.
+  std::vector<TinyStep<T>> tiny;
+  /// Keep the packed weights (`weights`, `cell_weights`, `tiny`) from one call to the next (a stream, a
+  /// frozen module) instead of packing the parameters again on every call (they may have been written).
   bool keep_weights = false;
-  bool weights_current = false;
+  bool weights_current = false;  ///< `weights` and `cell_weights` hold the current parameters
+  bool tiny_current = false;     ///< `tiny` holds the current parameters
+
+  /// The parameters may have changed: every packed copy is packed again before its next use.
+  void weights_changed() noexcept {
+    weights_current = false;
+    tiny_current = false;
+  }
 
   void reserve(const RecurrentSpec& spec, Index seq_len, Index batch) {
     const Index width = spec.directions() * spec.output_size();
@@ -98,7 +108,7 @@ class WorkspaceCache {
   }
 
   /// Makes the next call pack the weights again. Not for use while a call runs.
-  void invalidate() noexcept { workspace_.weights_current = false; }
+  void invalidate() noexcept { workspace_.weights_changed(); }
 
   /// Calls `f(StackWorkspace<T>&)` with the cached workspace, or with a temporary one if another
   /// thread is using it.

@@ -590,17 +590,27 @@ std::string format_diff(double d) {
   return text;
 }
 
+/// Points a cuDNN handle at a module's stream for one shape, and back at the default stream afterwards: a
+/// module's stream may be one that dies with it (a stream set with `set_stream`).
+class CudnnOnStream {
+ public:
+  CudnnOnStream(cudnnHandle_t handle, cudaStream_t stream) : handle_(handle) {
+    CUDNN_CHECK(cudnnSetStream(handle, stream));
+  }
+  CudnnOnStream(const CudnnOnStream&) = delete;
+  CudnnOnStream& operator=(const CudnnOnStream&) = delete;
+  ~CudnnOnStream() { (void)cudnnSetStream(handle_, nullptr); }
+
+ private:
+  cudnnHandle_t handle_;
+};
+
 template <typename Cpu, typename Gpu>
 void run_shape(const Settings& s, cudnnHandle_t cudnn, Row& row, const Cpu& cpu, Gpu& gpu,
                seqnet::Generator& generator) {
   const cudaStream_t stream = gpu.stream();
   if (s.tf32) gpu.allow_tf32(true);
-  CUDNN_CHECK(cudnnSetStream(cudnn, stream));
-  // The module's stream dies with the module: hand cuDNN back the default stream before that.
-  struct StreamReset {
-    cudnnHandle_t handle;
-    ~StreamReset() { (void)cudnnSetStream(handle, nullptr); }
-  } stream_reset{cudnn};
+  const CudnnOnStream on_stream(cudnn, stream);
 
   // Input from N(0, 1), shared by every implementation: [seq, batch, input], which is also cuDNN's
   // SEQ_MAJOR_UNPACKED layout.
@@ -719,11 +729,7 @@ void run_cell_step(const Settings& s, cudnnHandle_t cudnn, Row& row, const Cpu& 
   constexpr bool lstm = std::is_same_v<Gpu, seqnet::cuda::LSTMCell<float>>;
   const cudaStream_t stream = gpu.stream();
   if (s.tf32) gpu.allow_tf32(true);
-  CUDNN_CHECK(cudnnSetStream(cudnn, stream));
-  struct StreamReset {
-    cudnnHandle_t handle;
-    ~StreamReset() { (void)cudnnSetStream(handle, nullptr); }
-  } stream_reset{cudnn};
+  const CudnnOnStream on_stream(cudnn, stream);
 
   const Index H = row.hidden;
   seqnet::Tensor<float, 2> x(1, H), h(1, H), c(1, H);
@@ -737,7 +743,8 @@ void run_cell_step(const Settings& s, cudnnHandle_t cudnn, Row& row, const Cpu& 
   Outputs reference, expected;
   if constexpr (lstm) {
     auto [h1, c1] = gpu(x_dev, {h_dev, c_dev});
-    reference = {flat(h1.to_host(stream)), flat(h1.to_host(stream)), flat(c1.to_host(stream))};
+    const auto h1_host = flat(h1.to_host(stream));
+    reference = {h1_host, h1_host, flat(c1.to_host(stream))};
     auto [h1_cpu, c1_cpu] = cpu(x, {h, c});
     expected = {flat(h1_cpu), flat(h1_cpu), flat(c1_cpu)};
   } else {

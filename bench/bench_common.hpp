@@ -225,7 +225,7 @@ class SeqnetModule {
     module_->eval();
     // Steady-state inference: the weights are packed once, as oneDNN's weight reorders are made once
     // outside its timed loop. The accessors below are const, so they keep the freeze.
-    module_->freeze_weights();
+    module_->prepack();
     const Index d0 = c.batch_first ? c.batch : c.seq, d1 = c.batch_first ? c.seq : c.batch;
     input_ = to_tensor3(normal_values<T>(generator_, c.seq * c.batch * c.input), d0, d1, c.input);
   }
@@ -279,7 +279,7 @@ class SeqnetCell {
     input_ = to_tensor2(normal_values<T>(generator_, c.batch * c.input), c.batch, c.input);
     h0_ = to_tensor2(normal_values<T>(generator_, c.batch * c.hidden), c.batch, c.hidden);
     if constexpr (M == Model::LSTM) c0_ = to_tensor2(normal_values<T>(generator_, c.batch * c.hidden), c.batch, c.hidden);
-    cell_->freeze_weights();  // steady state, as for the modules
+    cell_->prepack();  // steady state, as for the modules
   }
 
   void run() const {

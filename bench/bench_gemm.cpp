@@ -16,7 +16,7 @@
 
 #include <Eigen/Core>
 
-#include <seqnet/detail/packed_gemm.hpp>
+#include <seqnet/detail/gemm/packed.hpp>
 
 #if defined(SEQNET_BENCH_HAVE_DNNL) && SEQNET_BENCH_HAVE_DNNL
 #include <dlfcn.h>

@@ -70,8 +70,8 @@ void bench_model(benchmark::State& state, Form form, Index input, Index hidden) 
   CellT cell(CellOptions(input, hidden), generator);
   ModuleT module(Options(input, hidden), generator);
   seqnet::Linear<float> head(hidden, 1);
-  cell.freeze_weights();
-  module.freeze_weights();
+  cell.prepack();
+  module.prepack();
   constexpr bool lstm = std::is_same_v<CellT, seqnet::LSTMCell<float>>;
   const Tensor<float, 2> x = seqnet::randn<float>(1, input);
   const Tensor<float, 3> xs = seqnet::randn<float>(chunk, 1, input);

@@ -37,7 +37,7 @@ TEMPLATE_TEST_CASE("one const module used from 8 threads at once gives the singl
   // Bidirectional and wide enough that set_num_threads(2 or 3) really splits a call.
   const seqnet::LSTM<T> plain(seqnet::LSTMOptions(24, 48).num_layers(2).bidirectional(true), generator);
   seqnet::LSTM<T> frozen_module = plain;
-  frozen_module.freeze_weights();
+  frozen_module.prepack();
   const seqnet::LSTM<T>& frozen = frozen_module;
   const seqnet::GRU<T> streamed(seqnet::GRUOptions(24, 40).num_layers(2), generator);
 

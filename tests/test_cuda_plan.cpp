@@ -19,7 +19,7 @@ using seqnet::Index;
 using seqnet::SequenceLengths;
 using seqnet::Shape;
 using seqnet::Tensor;
-namespace plan = seqnet::cuda::detail;
+namespace plan = seqnet::detail;
 
 template <typename T, int R>
 struct Results {

@@ -17,7 +17,6 @@ using seqnet::Index;
 using seqnet::detail::CellKind;
 using seqnet::detail::GateRows;
 
-double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 struct Case {
   Index rows, hidden, gates, stride;  // stride: extra elements after each row
@@ -44,6 +43,19 @@ struct Case {
   }
 };
 
+/// Row `r`, unit `j` of a case in double precision, by gate_math.hpp's single definition of the
+/// equations: returns h', and updates `*c` (LSTM) from `c_prev`.
+double reference(CellKind kind, const Case& k, Index r, Index j, double c_prev, double* c) {
+  const Index g = k.gates * k.hidden + k.stride, s = k.hidden + k.stride;
+  double x[4], h[4];
+  for (Index gate = 0; gate < k.gates; ++gate) {
+    x[gate] = k.gx[static_cast<std::size_t>(r * g + gate * k.hidden + j)];
+    h[gate] = k.gh[static_cast<std::size_t>(r * g + gate * k.hidden + j)];
+  }
+  *c = c_prev;
+  return seqnet::detail::gate_update<double>(kind, false, x, h, k.h_prev[static_cast<std::size_t>(r * s + j)], c);
+}
+
 /// Checks one kernel on one case against double precision: |got - want| <= 2e-6 * |want| + 1e-6, what
 /// Eigen's fp32 approximations (a few ulp, plus the rounding of c) stay within; the golden tolerance is 1e-5 and 1e-6.
 void check_kernel(CellKind kind, const std::function<void(const GateRows&)>& kernel, Index rows, Index hidden,
@@ -51,29 +63,14 @@ void check_kernel(CellKind kind, const std::function<void(const GateRows&)>& ker
   Case k(kind, rows, hidden, scale, static_cast<unsigned>(rows * 131 + hidden));
   const std::vector<float> c_before = k.c;
   kernel(k.view());
-  const Index g = k.gates * hidden + k.stride, s = hidden + k.stride;
+  const Index s = hidden + k.stride;
   double worst = 0.0;
   for (Index r = 0; r < rows; ++r) {
-    auto pre = [&](Index gate, Index j) {
-      return static_cast<double>(k.gx[static_cast<std::size_t>(r * g + gate * hidden + j)]) +
-             static_cast<double>(k.gh[static_cast<std::size_t>(r * g + gate * hidden + j)]);
-    };
     for (Index j = 0; j < hidden; ++j) {
       const auto at = static_cast<std::size_t>(r * s + j);
-      double want_h = 0.0, want_c = 0.0;
-      if (kind == CellKind::RNN) {
-        want_h = std::tanh(pre(0, j));
-      } else if (kind == CellKind::LSTM) {
-        want_c = sigmoid(pre(1, j)) * c_before[at] + sigmoid(pre(0, j)) * std::tanh(pre(2, j));
-        want_h = sigmoid(pre(3, j)) * std::tanh(want_c);
-        const double c_error = std::abs(k.c[at] - want_c) / (2e-6 * std::abs(want_c) + 1e-6);
-        worst = std::max(worst, c_error);
-      } else {
-        const auto gate = [&](Index n) { return static_cast<std::size_t>(r * g + n * hidden + j); };
-        const double reset = sigmoid(pre(0, j)), update = sigmoid(pre(1, j));
-        const double n = std::tanh(k.gx[gate(2)] + reset * k.gh[gate(2)]);
-        want_h = n + update * (k.h_prev[at] - n);
-      }
+      double want_c = c_before[at];
+      const double want_h = reference(kind, k, r, j, c_before[at], &want_c);
+      if (kind == CellKind::LSTM) worst = std::max(worst, std::abs(k.c[at] - want_c) / (2e-6 * std::abs(want_c) + 1e-6));
       worst = std::max(worst, std::abs(k.h_next[at] - want_h) / (2e-6 * std::abs(want_h) + 1e-6));
     }
     // The padding after each row is never written.
@@ -92,20 +89,32 @@ void check_isa(const std::function<void(CellKind, const GateRows&)>& run) {
   }
 }
 
-/// What the modules run: the vector kernel gates.hpp picks, or Eigen's expressions where it declines
-/// (SEQNET_EIGEN_GATES, the portable GEMM, a CPU without AVX2), so every build checks an output.
+/// What the modules run: `cpu_pointwise`, i.e. the vector kernel this CPU has, or gate_math.hpp's
+/// element-wise definition where there is none (SEQNET_EIGEN_GATES, the portable GEMM, a CPU without
+/// AVX2), so every build checks an output.
 void dispatched_gates(CellKind kind, const GateRows& g) {
-  using seqnet::detail::matrix_view;
-  const auto gx = matrix_view(g.gx, g.rows, (kind == CellKind::LSTM ? 4 : kind == CellKind::GRU ? 3 : 1) * g.hidden,
-                              g.gx_stride);
-  const auto gh = matrix_view(g.gh, gx.rows(), gx.cols(), g.gh_stride);
-  const auto h_next = matrix_view(g.h_next, g.rows, g.hidden, g.h_next_stride);
-  if (kind == CellKind::LSTM) {
-    seqnet::detail::lstm_gates<float>(gx, gh, matrix_view(g.c, g.rows, g.hidden, g.c_stride), h_next);
-  } else if (kind == CellKind::GRU) {
-    seqnet::detail::gru_gates<float>(gx, gh, matrix_view(g.h_prev, g.rows, g.hidden, g.h_prev_stride), h_next);
-  } else {
-    seqnet::detail::rnn_gates<float>(gx, gh, seqnet::Nonlinearity::Tanh, h_next);
+  seqnet::detail::PointwiseArgs<float> a;
+  a.kind = kind;
+  a.rows = g.rows;
+  a.hidden = g.hidden;
+  a.gx = g.gx;
+  a.ld_gx = g.gx_stride;
+  a.gh = g.gh;
+  a.ld_gh = g.gh_stride;
+  a.h_prev = g.h_prev;
+  a.ld_h_prev = g.h_prev_stride;
+  REQUIRE((kind != CellKind::LSTM || g.c_stride == g.hidden + 5));
+  // cpu_pointwise's c is dense ([rows, hidden]); the cases pad every row, so run one row at a time.
+  for (Index r = 0; r < g.rows; ++r) {
+    seqnet::detail::PointwiseArgs<float> row = a;
+    row.rows = 1;
+    row.gx = g.gx + r * g.gx_stride;
+    row.gh = g.gh + r * g.gh_stride;
+    row.h_prev = g.h_prev + r * g.h_prev_stride;
+    row.c = kind == CellKind::LSTM ? g.c + r * g.c_stride : nullptr;
+    row.h = g.h_next + r * g.h_next_stride;
+    row.ld_h = g.h_next_stride;
+    seqnet::detail::cpu_pointwise(row, 0, 1);
   }
 }
 
@@ -131,23 +140,10 @@ void check_nonfinite(const std::function<void(CellKind, const GateRows&)>& run) 
         run(kind, k.view());
         for (Index r = 0; r < rows; ++r) {
           for (Index j = 0; j < hidden; ++j) {
-            auto pre = [&](Index gate) {
-              const auto at = static_cast<std::size_t>(r * g + gate * hidden + j);
-              return static_cast<double>(k.gx[at]) + static_cast<double>(k.gh[at]);
-            };
             const auto at = static_cast<std::size_t>(r * s + j);
-            double want = 0.0;
-            if (kind == CellKind::RNN) {
-              want = std::tanh(pre(0));
-            } else if (kind == CellKind::LSTM) {
-              const double c = sigmoid(pre(1)) * c_before[at] + sigmoid(pre(0)) * std::tanh(pre(2));
-              want = sigmoid(pre(3)) * std::tanh(c);
-              CHECK(std::isnan(k.c[at]) == std::isnan(c));
-            } else {
-              const auto n_at = static_cast<std::size_t>(r * g + 2 * hidden + j);
-              const double n = std::tanh(k.gx[n_at] + sigmoid(pre(0)) * k.gh[n_at]);
-              want = n + sigmoid(pre(1)) * (k.h_prev[at] - n);
-            }
+            double c = c_before[at];
+            const double want = reference(kind, k, r, j, c_before[at], &c);
+            if (kind == CellKind::LSTM) CHECK(std::isnan(k.c[at]) == std::isnan(c));
             INFO("row " << r << ", column " << j << ": got " << k.h_next[at] << ", want " << want);
             REQUIRE(std::isnan(k.h_next[at]) == std::isnan(want));
             if (!std::isnan(want)) CHECK(std::abs(k.h_next[at] - want) <= 2e-6 * std::abs(want) + 1e-6);

@@ -217,7 +217,7 @@ void run_hidden_state_cell(const golden::Case& c, Cell& cell, ErrorStats& s) {
   const seqnet::Tensor<T, R> h1 = h0 != nullptr ? cell.forward(x, to_tensor<T, R>(*h0)) : cell.forward(x);
   compare("h1", h1, c.find_output("h1"), s, c.name);
   // Frozen, into a caller's tensor: a one-row case takes the tiny-step path.
-  cell.freeze_weights();
+  cell.prepack();
   seqnet::Tensor<T, R> h1_into;
   if (h0 != nullptr) {
     h1_into = to_tensor<T, R>(*h0);
@@ -264,7 +264,7 @@ void run_lstm_cell(const golden::Case& c, ErrorStats& s) {
   compare("h1", hc.first, c.find_output("h1"), s, c.name);
   compare("c1", hc.second, c.find_output("c1"), s, c.name);
   // Frozen, stepping the state in place: a one-row case takes the tiny-step path.
-  cell.freeze_weights();
+  cell.prepack();
   seqnet::LSTMState<T, R> state;
   if (c.find_input("h0") != nullptr) {
     state = {to_tensor<T, R>(*c.find_input("h0")), to_tensor<T, R>(*c.find_input("c0"))};

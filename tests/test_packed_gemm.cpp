@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include <seqnet/detail/packed_gemm.hpp>
+#include <seqnet/detail/gemm/packed.hpp>
 
 namespace {
 

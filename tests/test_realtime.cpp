@@ -35,10 +35,10 @@ void check_frozen_cells_match(Index input, Index hidden, bool bias) {
   seqnet::LSTMCell<T> lstm_frozen = lstm;
   seqnet::GRUCell<T> gru_frozen = gru;
   seqnet::RNNCell<T> rnn_frozen = rnn, relu_frozen = relu;
-  lstm_frozen.freeze_weights();
-  gru_frozen.freeze_weights();
-  rnn_frozen.freeze_weights();
-  relu_frozen.freeze_weights();
+  lstm_frozen.prepack();
+  gru_frozen.prepack();
+  rnn_frozen.prepack();
+  relu_frozen.prepack();
   seqnet::LSTMState<T, 2> state{seqnet::randn<T>(1, hidden), seqnet::randn<T>(1, hidden)}, frozen_state = state;
   Tensor<T, 2> h_gru = state.first, h_gru_frozen = h_gru, h_rnn = h_gru, h_rnn_frozen = h_gru, h_relu = h_gru,
                h_relu_frozen = h_gru;
@@ -81,8 +81,8 @@ TEMPLATE_TEST_CASE("forward_into gives forward's bits, stepping a state in place
       seqnet::LSTMCell<T> lstm(seqnet::LSTMCellOptions(5, 12), generator);
       seqnet::GRUCell<T> gru(seqnet::GRUCellOptions(5, 12), generator);
       if (frozen) {
-        lstm.freeze_weights();
-        gru.freeze_weights();
+        lstm.prepack();
+        gru.prepack();
       }
       const Tensor<T, 2> x = seqnet::randn<T>(batch, 5);
       const Tensor<T, 2> h0 = seqnet::randn<T>(batch, 12), c0 = seqnet::randn<T>(batch, 12);
@@ -115,9 +115,9 @@ TEMPLATE_TEST_CASE("a stream over a frozen module steps every layer on the tiny 
   seqnet::LSTM<T> lstm(seqnet::LSTMOptions(3, 16).num_layers(2), generator);
   seqnet::GRU<T> gru(seqnet::GRUOptions(3, 16).num_layers(3).batch_first(true), generator);
   seqnet::RNN<T> rnn(seqnet::RNNOptions(3, 16), generator);
-  lstm.freeze_weights();
-  gru.freeze_weights();
-  rnn.freeze_weights();
+  lstm.prepack();
+  gru.prepack();
+  rnn.prepack();
   const Tensor<T, 3> x = seqnet::randn<T>(70, 1, 3);
   const Tensor<T, 3> x_batch_first = x.reshape(Eigen::array<Index, 3>{1, 70, 3});
 
@@ -152,8 +152,8 @@ TEMPLATE_TEST_CASE("a stream over a frozen module steps every layer on the tiny 
 TEST_CASE("the tiny path gives the same bits at any thread count", "[realtime][threads]") {
   seqnet::LSTMCell<float> cell(16, 128);
   seqnet::LSTM<float> lstm(seqnet::LSTMOptions(16, 128));
-  cell.freeze_weights();
-  lstm.freeze_weights();
+  cell.prepack();
+  lstm.prepack();
   const Tensor<float, 2> x = seqnet::randn<float>(1, 16);
   const Tensor<float, 3> xs = seqnet::randn<float>(8, 1, 16);
   auto run = [&](int threads) {

@@ -75,8 +75,8 @@ TEMPLATE_TEST_CASE("cell steps and frozen modules are bitwise identical for 1, 2
   seqnet::GRUCell<T> gru_cell(seqnet::GRUCellOptions(48, 96), generator);
   seqnet::RNNCell<T> rnn_cell(seqnet::RNNCellOptions(48, 160), generator);
   seqnet::GRU<T> gru(seqnet::GRUOptions(48, 96).num_layers(2), generator);
-  gru_cell.freeze_weights();
-  gru.freeze_weights();
+  gru_cell.prepack();
+  gru.prepack();
   const Tensor<T, 2> x = seqnet::randn<T>(24, 48);
   const Tensor<T, 2> h = seqnet::randn<T>(24, 96), c = seqnet::randn<T>(24, 96), h_rnn = seqnet::randn<T>(24, 160);
   const Tensor<T, 3> xs = seqnet::randn<T>(30, 24, 48);  // 720 rows: the input projection splits by rows

@@ -5,9 +5,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "detail/call_shape.hpp"
-#include "detail/recurrent.hpp"
-#include "detail/recurrent_module.hpp"
+#include "detail/rnn/checks.hpp"
+#include "detail/rnn/recurrent_module.hpp"
 #include "module.hpp"
 #include "options.hpp"
 #include "state.hpp"
@@ -58,11 +57,15 @@ class CellModule : public RecurrentModule<T> {
                                      c0 != nullptr ? &c0->shape : nullptr);
     resize_to(h1, call.h);
     if (c1 != nullptr) resize_to(*c1, call.c);
-    this->with_workspace([&](StackWorkspace<T>& workspace) {
-      cell_forward<T>(spec, this->layout_, this->params_.data(), call.dims.batch, input.data(),
-                      h0 != nullptr ? h0->data : nullptr, c0 != nullptr ? c0->data : nullptr, h1.data(),
-                      c1 != nullptr ? c1->data() : nullptr, workspace);
-    });
+    // One step of one layer whose output is its new hidden state (h_n is the output itself).
+    StackIO<T> io;
+    io.input = input.data();
+    io.h0 = h0 != nullptr ? h0->data : nullptr;
+    io.c0 = c0 != nullptr ? c0->data : nullptr;
+    io.output = h1.data();
+    io.h_n = h1.data();
+    io.c_n = c1 != nullptr ? c1->data() : nullptr;
+    this->run_plan(call.dims, nullptr, io);
   }
 
  private:

@@ -3,7 +3,7 @@
 /// `set_flush_denormal`, like `torch.set_flush_denormal`.
 #pragma once
 
-#include "detail/fp_mode.hpp"
+#include "detail/util/fp_mode.hpp"
 
 namespace seqnet {
 

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <type_traits>
 #include <utility>
 
-#include "detail/parameter_table.hpp"
+#include "detail/util/parameter_table.hpp"
 #include "parameter.hpp"
 
 namespace seqnet {
@@ -23,29 +24,28 @@ class Module {
   virtual ~Module() = default;
 
   /// Parameters in PyTorch's `named_parameters()` order, as writable views:
-  /// `for (auto& [name, p] : m.named_parameters())`. Like every writable accessor, ends a
-  /// `freeze_weights()` of a recurrent module.
-  NamedParameters<T> named_parameters() {
-    weights_frozen_ = false;
-    return params_.named();
-  }
+  /// `for (auto& [name, p] : m.named_parameters())`. Like every writable accessor, starts a new
+  /// `parameter_version()`, which ends a recurrent module's `prepack()`; read through a const module
+  /// (`std::as_const(m).named_parameters()`) to keep it.
+  NamedParameters<T> named_parameters() { return params_.named(); }
   NamedParameters<const T> named_parameters() const { return params_.named(); }
 
   /// One parameter by PyTorch name (`"weight_ih_l0"`, `"bias_hh_l1_reverse"`); an unknown name throws `key_error`.
-  Parameter<T> parameter(const std::string& name) {
-    weights_frozen_ = false;
-    return params_.get(name);
-  }
+  Parameter<T> parameter(const std::string& name) { return params_.get(name); }
   Parameter<const T> parameter(const std::string& name) const { return params_.get(name); }
 
   /// Total number of scalars over all parameters.
   Index num_parameters() const noexcept { return params_.size(); }
   /// All parameters back to back in `named_parameters()` order (the layout a device copy or a file uses).
-  T* flat_parameters() noexcept {
-    weights_frozen_ = false;
-    return params_.data();
-  }
+  T* flat_parameters() noexcept { return params_.data(); }
   const T* flat_parameters() const noexcept { return params_.data(); }
+
+  /// Changes whenever the parameters may have been written: at every writable accessor call (and so at
+  /// every load) and at `touch_parameters()`. Caches of derived forms (packed weights) compare it.
+  std::uint64_t parameter_version() const noexcept { return params_.version(); }
+  /// Declares that the parameters were written through a view obtained earlier (which no accessor saw),
+  /// so that every cache derived from them is rebuilt before its next use.
+  void touch_parameters() noexcept { params_.touch(); }
 
   /// Training mode (PyTorch's default): inter-layer dropout is active.
   void train(bool on = true) noexcept { training_ = on; }
@@ -66,10 +66,6 @@ class Module {
 
   detail::ParameterStore<T> params_;
   bool training_ = true;
-  /// The owner promised its parameters stay as they are (`RecurrentModule::freeze_weights`), so forms
-  /// derived from them (packed weights) may be kept between calls. Every writable accessor clears it,
-  /// so a view obtained after freezing can never feed a forward stale weights.
-  bool weights_frozen_ = false;
 };
 
 /// Prints Python's repr of the module.

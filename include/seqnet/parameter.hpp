@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -8,7 +10,7 @@
 
 #include <Eigen/Core>
 
-#include "detail/parameter_table.hpp"
+#include "detail/util/parameter_table.hpp"
 #include "errors.hpp"
 #include "tensor.hpp"
 
@@ -76,16 +78,35 @@ class ParameterStore {
   ParameterStore(std::string owner, ParameterTable table)
       : owner_(std::move(owner)), table_(std::move(table)), values_(static_cast<std::size_t>(table_.total_size)) {}
 
-  NamedParameters<T> named() { return named_impl<T>(values_.data()); }
+  // Every writable access counts as a write: it starts a new version (see `version()`).
+  NamedParameters<T> named() {
+    touch();
+    return named_impl<T>(values_.data());
+  }
   NamedParameters<const T> named() const { return named_impl<const T>(values_.data()); }
 
-  Parameter<T> get(const std::string& name) { return get_impl<T>(values_.data(), name); }
+  Parameter<T> get(const std::string& name) {
+    Parameter<T> parameter = get_impl<T>(values_.data(), name);
+    touch();
+    return parameter;
+  }
   Parameter<const T> get(const std::string& name) const { return get_impl<const T>(values_.data(), name); }
 
   const ParameterTable& table() const noexcept { return table_; }
   const T* data() const noexcept { return values_.data(); }
-  T* data() noexcept { return values_.data(); }
+  T* data() noexcept {
+    touch();
+    return values_.data();
+  }
   Index size() const noexcept { return table_.total_size; }
+
+  /// Identifies the current values: it changes at every writable access (`named()`, `get()`, `data()`
+  /// on a non-const store) and at `touch()`, and never repeats, in this store or any other (a process-wide
+  /// counter), so a cache of something derived from the values (packed weights) is valid exactly while the
+  /// version it recorded is still the current one. A copy keeps the version of the values it copied.
+  std::uint64_t version() const noexcept { return version_; }
+  /// Starts a new version: the values may have been written through a view obtained earlier.
+  void touch() noexcept { version_ = next_version(); }
 
  private:
   template <typename U>
@@ -102,9 +123,15 @@ class ParameterStore {
     return Parameter<U>(base + entry->offset, entry->shape);
   }
 
+  static std::uint64_t next_version() noexcept {
+    static std::atomic<std::uint64_t> counter{0};
+    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
+
   std::string owner_;
   ParameterTable table_;
   std::vector<T> values_;
+  std::uint64_t version_ = next_version();
 };
 
 }  // namespace detail

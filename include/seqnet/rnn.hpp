@@ -3,9 +3,8 @@
 
 #include <utility>
 
-#include "detail/call_shape.hpp"
-#include "detail/recurrent.hpp"
-#include "detail/recurrent_module.hpp"
+#include "detail/rnn/checks.hpp"
+#include "detail/rnn/recurrent_module.hpp"
 #include "module.hpp"
 #include "options.hpp"
 #include "sequence_lengths.hpp"
@@ -43,10 +42,7 @@ class StackedModule : public RecurrentModule<T> {
     io.output = result.output.data();
     io.h_n = result.h_n.data();
     io.c_n = lstm ? result.c_n.data() : nullptr;
-    this->with_workspace([&](StackWorkspace<T>& workspace) {
-      forward_stack<T>(spec, this->layout_, this->params_.data(), call.dims, io, this->training_, this->generator(),
-                       call.has_lengths ? &call.packed : nullptr, workspace);
-    });
+    this->run_plan(call.dims, call.has_lengths ? &call.packed : nullptr, io);
     return result;
   }
 };

@@ -24,8 +24,8 @@
 #include <utility>
 #include <vector>
 
-#include "detail/half.hpp"
-#include "detail/json.hpp"
+#include "detail/util/half.hpp"
+#include "detail/util/json.hpp"
 #include "errors.hpp"
 #include "state_dict.hpp"
 #include "tensor.hpp"

@@ -142,6 +142,22 @@ template <typename M>
 using named_element_t =
     typename parameter_scalar<typename decltype(std::declval<M&>().named_parameters())::value_type::second_type>::type;
 
+template <typename M, typename = void>
+struct has_const_named_parameters : std::false_type {};
+template <typename M>
+struct has_const_named_parameters<M, std::void_t<decltype(std::declval<const M&>().named_parameters())>>
+    : std::true_type {};
+
+/// `module` as const when it can be read that way (a const `named_parameters()` exists), else as it is.
+template <typename M>
+decltype(auto) readable(M& module) {
+  if constexpr (has_const_named_parameters<M>::value) {
+    return static_cast<const M&>(module);
+  } else {
+    return (module);
+  }
+}
+
 template <typename P>
 auto named_parameters_of(P& part) {
   return part.named_parameters();
@@ -335,7 +351,9 @@ template <typename M>
 auto state_dict(M&& module) {
   using T = std::remove_const_t<detail::named_element_t<std::remove_reference_t<M>>>;
   StateDict<T> dict;
-  for (const auto& [name, parameter] : module.named_parameters())
+  // Reading through the const overload keeps the parameters' version, so saving a model does not end
+  // its `prepack()`.
+  for (const auto& [name, parameter] : detail::readable(module).named_parameters())
     dict.insert(name, parameter.dimensions(),
                 std::vector<T>(parameter.data(), parameter.data() + parameter.size()));
   return dict;

@@ -6,7 +6,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "detail/recurrent.hpp"
+#include "detail/rnn/cpu_backend.hpp"
+#include "detail/rnn/layout.hpp"
+#include "detail/rnn/plan.hpp"
 #include "errors.hpp"
 #include "random.hpp"
 #include "rnn.hpp"
@@ -19,12 +21,14 @@ namespace seqnet {
 /// carrying the hidden (and cell) state between calls: what a real-time application (audio, sensor
 /// streams) needs. Feeding a sequence in any split gives the same output as one call on the whole
 /// sequence. The stream packs the module's weights on its first step and keeps them, so a step costs
-/// only its products; after changing the module's parameters call `reload_weights()` (every `reset` also
-/// does). The module must outlive the stream. It runs the module as in eval mode (no dropout). Once the
-/// stream has seen its largest chunk, `step_into` and `feed_into` (into an `out` of the right size)
-/// allocate nothing.
+/// only its products. They are tied to the module's `parameter_version()`: after a load or any writable
+/// access to the module's parameters the next step packs them again, whole, so it runs exactly the new
+/// model (a write through a view obtained before the last step is the one change it cannot see: call
+/// `reload_weights()` then). The module must outlive the stream. It runs the module as in eval mode (no
+/// dropout). Once the stream has seen its largest chunk, `step_into` and `feed_into` (into an `out` of
+/// the right size) allocate nothing.
 ///
-/// Over a module with frozen weights (`freeze_weights()`), a stream of batch 1 on a small module steps
+/// Over a prepacked module (`prepack()`), a stream of batch 1 on a small module steps
 /// each layer with one combined product (`TinyStep`, the real-time path): the same values as the whole
 /// call up to rounding, not the same bits. Otherwise its results are bitwise those of one call on the
 /// whole sequence.
@@ -48,7 +52,6 @@ class Stream {
         batch_(batch),
         h_(spec_.num_layers, batch, spec_.output_size()),
         c_(is_lstm() ? spec_.num_layers : 0, batch, spec_.hidden_size) {
-    workspace_.keep_weights = true;
     reset();
   }
 
@@ -91,8 +94,12 @@ class Stream {
     c_.setZero();
     reload_weights();
   }
-  /// Re-reads the module's parameters at the next step, keeping the states.
-  void reload_weights() noexcept { workspace_.weights_changed(); }
+  /// Re-reads the module's parameters at the next step, keeping the states. Loads and writable
+  /// accessors are seen without it; a write through a view obtained before the last step is not.
+  void reload_weights() noexcept {
+    workspace_.packed_version = 0;
+    workspace_.tiny_version = 0;
+  }
   /// Back to the given initial hidden state `[num_layers, batch, H_out]` (RNN, GRU).
   void reset(const Tensor<T, 3>& h0) {
     SEQNET_CHECK(value_error, !is_lstm(), "LSTM streams reset to {h0, c0}");
@@ -138,46 +145,20 @@ class Stream {
   }
 
   void run(const T* input, T* output, Index steps, bool batch_first) {
-    if (module_->weights_frozen() && detail::TinyStep<T>::suits(spec_, batch_)) {
-      run_tiny(input, output, steps);
-      return;
-    }
     detail::SequenceDims dims;
     dims.seq_len = steps;
     dims.batch = batch_;
     dims.batched = true;
     dims.batch_first = batch_first;
     // The states are read as h_0/c_0 and overwritten in place with h_n/c_n.
-    detail::StackIO<T> io{input, h_.data(), is_lstm() ? c_.data() : nullptr, output, h_.data(),
-                          is_lstm() ? c_.data() : nullptr};
-    detail::forward_stack<T>(spec_, layout_, module_->flat_parameters(), dims, io, false, default_generator(), nullptr,
-                             workspace_);
-  }
-
-  /// One row, step by step and layer by layer through `TinyStep` (one row of `[steps, 1, F]` and of
-  /// `[1, steps, F]` lie alike in memory).
-  void run_tiny(const T* input, T* output, Index steps) {
-    const Index layers = spec_.num_layers, H = spec_.hidden_size;
-    std::vector<detail::TinyStep<T>>& tiny = workspace_.tiny;
-    if (!workspace_.tiny_current) {
-      tiny.resize(static_cast<std::size_t>(layers));
-      for (Index layer = 0; layer < layers; ++layer) {
-        const auto weights = detail::DirectionWeights<T>::at(
-            module_->flat_parameters(), layout_.directions[static_cast<std::size_t>(layer)], spec_.layer_input_size(layer));
-        tiny[static_cast<std::size_t>(layer)].pack(spec_, weights);
-      }
-      workspace_.tiny_current = true;
-    }
-    T* c = is_lstm() ? c_.data() : nullptr;
-    for (Index t = 0; t < steps; ++t) {
-      const T* x = input + t * spec_.input_size;
-      for (Index layer = 0; layer < layers; ++layer) {
-        T* h = h_.data() + layer * H;
-        tiny[static_cast<std::size_t>(layer)].step(x, h, c != nullptr ? c + layer * H : nullptr, h);
-        x = h;
-      }
-      std::copy(x, x + H, output + t * H);
-    }
+    const detail::StackIO<T> io{input, h_.data(), is_lstm() ? c_.data() : nullptr, output, h_.data(),
+                                is_lstm() ? c_.data() : nullptr};
+    // The packed weights are kept from step to step and re-packed whenever the module's parameters
+    // change version (a load, any writable access), so a step never mixes old and new parameters.
+    const detail::WeightUse use{module_->parameter_version(), true, module_->is_prepacked()};
+    const detail::StackPlan<T> plan(spec_, layout_, dims, nullptr);
+    detail::run_on_cpu(plan, spec_, layout_, module_->flat_parameters(), nullptr, io, false, default_generator(),
+                       workspace_, use);
   }
 
   const Module* module_;
@@ -186,7 +167,7 @@ class Stream {
   Index batch_;
   Tensor<T, 3> h_;
   Tensor<T, 3> c_;
-  detail::StackWorkspace<T> workspace_;
+  detail::CpuWorkspace<T> workspace_;
 };
 
 }  // namespace seqnet

@@ -167,7 +167,7 @@ TEST_CASE("a steady-state forward allocates only the tensors it returns", "[allo
   }
   SECTION("frozen weights: packed once, kept between calls") {
     seqnet::LSTM<float> lstm(seqnet::LSTMOptions(64, 96).num_layers(2).proj_size(32));
-    lstm.freeze_weights();
+    lstm.prepack();
     require_steady_state_allocations(lstm, 8, 64, false, 0);
   }
   SECTION("training-mode dropout") {
@@ -192,7 +192,7 @@ TEST_CASE("a steady-state cell step allocates only the states it returns", "[all
   CHECK(allocations_during([&] { (void)lstm_cell(x); }) == 2);
   CHECK(allocations_during([&] { (void)gru_cell(x_double); }) == 1);
   // Frozen, alternating one-row (in place) and several-row (packed) steps.
-  lstm_cell.freeze_weights();
+  lstm_cell.prepack();
   const auto row = seqnet::randn<float>(1, 64);
   (void)lstm_cell(x);
   (void)lstm_cell(row);
@@ -205,7 +205,7 @@ TEST_CASE("a steady-state cell step allocates only the states it returns", "[all
 TEST_CASE("cell steps shared by two threads allocate only the states they return", "[allocation][threads]") {
   seqnet::set_num_threads(2);
   seqnet::LSTMCell<float> cell(128, 256);
-  cell.freeze_weights();
+  cell.prepack();
   const auto x = seqnet::randn<float>(32, 128);
   (void)cell(x);
   CHECK(allocations_during([&] { (void)cell(x); }) == 2);
@@ -301,9 +301,9 @@ void require_allocation_free_cells(seqnet::Index batch, bool frozen) {
   seqnet::GRUCell<T> gru(seqnet::GRUCellOptions(3, 16), generator);
   seqnet::RNNCell<T> rnn(seqnet::RNNCellOptions(3, 16).nonlinearity(seqnet::Nonlinearity::Relu), generator);
   if (frozen) {
-    lstm.freeze_weights();
-    gru.freeze_weights();
-    rnn.freeze_weights();
+    lstm.prepack();
+    gru.prepack();
+    rnn.prepack();
   }
   const auto x = seqnet::randn<T>(batch, 3);
   seqnet::LSTMState<T, 2> state{seqnet::zeros<T>(batch, 16), seqnet::zeros<T>(batch, 16)};
@@ -354,9 +354,9 @@ TEST_CASE("a real-time loop (stream or cell, then a Linear head) allocates nothi
     seqnet::LSTMCell<float> cell(1, 16);
     seqnet::Linear<float> head(32, 1), gru_head(32, 1), cell_head(16, 1);
     if (frozen) {
-      lstm.freeze_weights();
-      gru.freeze_weights();
-      cell.freeze_weights();
+      lstm.prepack();
+      gru.prepack();
+      cell.prepack();
     }
     seqnet::Stream lstm_stream(lstm);
     seqnet::Stream gru_stream(gru);

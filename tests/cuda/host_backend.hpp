@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// The GPU plan's backend operations done with plain loops on the host: it checks the plan's logic
+// The plan's backend operations done with plain loops on the host: it checks the plan's logic
 // (layers, directions, steps, packed batches, layouts, aliasing) against the CPU modules on a machine
 // without a GPU. It records the operations it ran, so tests can also check what the plan asks for.
 
@@ -9,7 +9,7 @@
 #include <set>
 #include <vector>
 
-#include <seqnet/cuda/detail/plan.hpp>
+#include <seqnet/detail/rnn/plan.hpp>
 
 namespace seqnet::test {
 
@@ -31,11 +31,11 @@ struct HostBackend {
         c[i * ldc + j] = sum;
       }
   }
-  void pointwise(const cuda::detail::PointwiseArgs<T>& args) {
+  void pointwise(const detail::PointwiseArgs<T>& args) {
     for (Index row = 0; row < args.rows; ++row)
-      for (Index unit = 0; unit < args.hidden; ++unit) cuda::detail::pointwise_element(args, row, unit);
+      for (Index unit = 0; unit < args.hidden; ++unit) detail::pointwise_element(args, row, unit);
   }
-  void recurrent(const detail::RecurrentSpec& spec, const cuda::detail::StepArgs<T>& step) {
+  void recurrent(const detail::RecurrentSpec& spec, const detail::StepArgs<T>& step) {
     ++steps;
     const Index width = spec.output_size();
     std::set<const T*> written;
@@ -45,7 +45,7 @@ struct HostBackend {
     for (Index r = 0; r < step.rows && !overlaps; ++r)
       for (Index k = 0; k < width && !overlaps; ++k) overlaps = written.count(step.h_prev + r * step.ld_h_prev + k) > 0;
     overlapping_steps += overlaps ? 1 : 0;
-    cuda::detail::recurrent_by_products(*this, spec, step);
+    detail::recurrent_by_products(*this, spec, step);
   }
   void copy_rows(const T* src, Index lds, T* dst, Index ldd, Index rows, Index cols) {
     for (Index r = 0; r < rows; ++r) std::copy(src + r * lds, src + r * lds + cols, dst + r * ldd);
@@ -53,18 +53,24 @@ struct HostBackend {
   void zero(T* data, Index count) { std::fill(data, data + count, T(0)); }
   void permute(const T* src, T* dst, const Index* order, Index seq, Index batch, Index width, bool batch_first,
                bool inverse) {
-    const std::vector<Index> indices(order, order + batch);
-    detail::permute_batch<T>({src, seq, batch, width, batch_first}, {dst, seq, batch, width, batch_first}, indices,
+    detail::permute_batch<T>({src, seq, batch, width, batch_first}, {dst, seq, batch, width, batch_first}, order,
                              inverse);
   }
-  void dropout(T* data, Index count, double p, Generator& generator) {
+  void dropout(const T* src, T* dst, Index count, double p, Generator& generator, T* record) {
     std::vector<T> mask;
-    cuda::detail::append_dropout_mask(mask, count, p, generator);
-    for (Index i = 0; i < count; ++i) data[i] *= mask[static_cast<std::size_t>(i)];
+    detail::append_dropout_mask(mask, count, p, generator);
+    for (Index i = 0; i < count; ++i) dst[i] = src[i] * mask[static_cast<std::size_t>(i)];
+    if (record != nullptr) std::copy(mask.begin(), mask.end(), record);
+  }
+  void project_input(const detail::ProjectArgs<T>& a) {
+    gemm(a.rows, a.out_width, a.in_width, a.input, a.in_width, a.weight_ih, a.out, a.out_width);
+  }
+  template <typename Body>
+  void for_each_direction(const detail::RecurrentSpec& spec, const detail::SequenceDims&, Index, Body&& body) {
+    if (spec.directions() > 1) fork();
+    for (Index dir = 0; dir < spec.directions(); ++dir) body(dir, *this);
   }
   void fork() { ++forks; }
-  void direction(Index) {}
-  void join() {}
 };
 
 }  // namespace seqnet::test

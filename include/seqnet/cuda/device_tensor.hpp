@@ -10,7 +10,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
-#include "../detail/half.hpp"
+#include "../detail/util/half.hpp"
 #include "../module.hpp"
 #include "../tensor.hpp"
 #include "error.hpp"

@@ -11,13 +11,13 @@
 
 #include <cuda_runtime.h>
 
-#include "../detail/recurrent_module.hpp"
+#include "../detail/rnn/recurrent_module.hpp"
 #include "../random.hpp"
 #include "../sequence_lengths.hpp"
 #include "../state.hpp"
 #include "detail/backend.hpp"
 #include "detail/context.hpp"
-#include "detail/plan.hpp"
+#include "detail/engine.hpp"
 #include "device_tensor.hpp"
 #include "error.hpp"
 

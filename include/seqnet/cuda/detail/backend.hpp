@@ -13,7 +13,7 @@
 #include "../error.hpp"
 #include "context.hpp"
 #include "kernels.hpp"
-#include "plan.hpp"
+#include "engine.hpp"
 
 namespace seqnet::cuda::detail {
 
@@ -42,6 +42,22 @@ class DeviceBackend {
     check_cublas(gemm_call(context_.lane().handle(direction_), CUBLAS_OP_T, CUBLAS_OP_N, narrow(n), narrow(m), narrow(k),
                            &one, w, narrow(k), a, narrow(lda), &zero, c, narrow(ldc)),
                  "cublas gemm");
+  }
+  /// The layer's input projection, without bias: the pointwise kernel adds both biases.
+  void project_input(const ProjectArgs<T>& a) {
+    gemm(a.rows, a.out_width, a.in_width, a.input, a.in_width, a.weight_ih, a.out, a.out_width);
+  }
+  /// Directions of a layer: the reverse one is issued on the lane's side stream, between fork and join,
+  /// so the two run concurrently; every operation of a direction is issued by this backend itself.
+  template <typename Body>
+  void for_each_direction(const RecurrentSpec& spec, const SequenceDims&, Index, Body&& body) {
+    const Index D = spec.directions();
+    if (D > 1) fork();
+    for (Index dir = 0; dir < D; ++dir) {
+      direction(dir);
+      body(dir, *this);
+    }
+    if (D > 1) join();
   }
   void pointwise(const PointwiseArgs<T>& args) {
     const Index total = args.rows * args.hidden;
@@ -96,7 +112,9 @@ class DeviceBackend {
   }
   /// Multiplies by the next `count` values of `context.mask`, which the module drew on the host from its
   /// generator (the CPU's sequence, `append_dropout_mask`) and uploaded before the pass.
-  void dropout(T* data, Index count, double, Generator&) {
+  /// No recording on the device yet: `mask` is null (the plan records only with a tape).
+  void dropout(const T* src, T* data, Index count, double, Generator&, T*) {
+    if (src != data) copy_rows(src, count, data, count, 1, count);
     multiply_kernel<T><<<grid_for(count), block_threads, 0, stream()>>>(data, context_.mask.data() + mask_used_, count);
     check_launch("seqnet multiply_kernel");
     mask_used_ += count;

@@ -11,7 +11,7 @@
 #include <cuda_runtime.h>
 
 #include "../error.hpp"
-#include "pointwise.hpp"
+#include "engine.hpp"
 
 namespace seqnet::cuda::detail {
 

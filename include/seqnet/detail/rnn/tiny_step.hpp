@@ -11,11 +11,12 @@
 
 #include <Eigen/Core>
 
-#include "gates.hpp"
-#include "gemm.hpp"
-#include "kernels/gemm_avx2.hpp"
-#include "kernels/gemm_avx512.hpp"
-#include "packed_gemm.hpp"
+#include "../gemm/linear.hpp"
+#include "../math/cpu_gates.hpp"
+#include "../gemm/kernels/gemm_avx2.hpp"
+#include "../gemm/kernels/gemm_avx512.hpp"
+#include "../gemm/packed.hpp"
+#include "layout.hpp"
 #include "spec.hpp"
 
 namespace seqnet::detail {
@@ -24,13 +25,13 @@ namespace seqnet::detail {
 namespace tiny_avx512 {
 using gemm_avx512::Vec;
 #define SEQNET_TINY_TARGET __attribute__((target("avx512f,avx2,fma")))
-#include "tiny_gemv.inl"
+#include "../gemm/kernels/tiny_gemv.inl"
 #undef SEQNET_TINY_TARGET
 }  // namespace tiny_avx512
 namespace tiny_avx2 {
 using gemm_avx2::Vec;
 #define SEQNET_TINY_TARGET __attribute__((target("avx2,fma")))
-#include "tiny_gemv.inl"
+#include "../gemm/kernels/tiny_gemv.inl"
 #undef SEQNET_TINY_TARGET
 }  // namespace tiny_avx2
 #endif
@@ -91,18 +92,27 @@ class TinyStep {
     std::copy(x, x + input_, z_.begin());
     std::copy(h_prev, h_prev + H, z_.begin() + input_);
     product();
-    const ConstMatrixView<T> gx = matrix_view(static_cast<const T*>(gates_.data()), 1, G, G);
-    const ConstMatrixView<T> no_gh = matrix_view(static_cast<const T*>(zeros_.data()), 1, G, G);
-    const MatrixView<T> h = matrix_view(h_next, 1, H, H);
-    if (kind_ == CellKind::LSTM) {
-      lstm_gates<T>(gx, no_gh, matrix_view(c, 1, H, H), h);
-    } else if (kind_ == CellKind::RNN) {
-      rnn_gates<T>(gx, no_gh, nonlinearity_, h);
-    } else {
+    PointwiseArgs<T> a;
+    a.kind = kind_;
+    a.relu = nonlinearity_ == Nonlinearity::Relu;
+    a.rows = 1;
+    a.hidden = H;
+    a.gx = gates_.data();
+    a.ld_gx = G;
+    a.gh = zeros_.data();
+    a.ld_gh = G;
+    a.h_prev = z_.data() + input_;
+    a.ld_h_prev = H;
+    a.c = c;
+    a.h = h_next;
+    a.ld_h = H;
+    if (kind_ == CellKind::GRU) {
       // gh is zero but for its n block, h W_hn^T + b_hn (the product's fourth block).
       std::copy(gates_.begin() + 3 * H, gates_.begin() + 4 * H, zeros_.begin() + 2 * H);
-      gru_gates<T>(gx, no_gh, matrix_view(static_cast<const T*>(z_.data()) + input_, 1, H, H), h);
+      cpu_pointwise(a, 0, 1);
       std::fill(zeros_.begin() + 2 * H, zeros_.end(), T(0));
+    } else {
+      cpu_pointwise(a, 0, 1);
     }
   }
 

@@ -5,8 +5,8 @@
 #include <numeric>
 #include <vector>
 
-#include "../errors.hpp"
-#include "../sequence_lengths.hpp"
+#include "../../errors.hpp"
+#include "../../sequence_lengths.hpp"
 #include "spec.hpp"
 
 namespace seqnet::detail {

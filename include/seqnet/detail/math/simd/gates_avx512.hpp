@@ -6,8 +6,8 @@
 
 #include <algorithm>
 
-#include "gates_config.hpp"
-#include "gemm_config.hpp"
+#include "gate_rows.hpp"
+#include "../../gemm/kernels/gemm_config.hpp"
 
 #if SEQNET_GEMM_HAVE_X86_KERNELS
 #include <immintrin.h>

@@ -155,6 +155,8 @@ class PackedWeight {
   Eigen::Index panel_width() const { return gemm_tile<T>(kernel_).panel_width(); }  ///< columns per panel
   Eigen::Index in_features() const { return in_features_; }    ///< K
   GemmKernel kernel() const { return kernel_; }                ///< the kernel its layout is for
+  /// Input rows the kernel packs at a time: the unit in which a tall product splits its rows.
+  Eigen::Index row_block() const { return gemm_tile<T>(kernel_).row_block; }
   const T* data() const { return storage_.get(); }
 
  private:

@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "../tensor.hpp"
+#include "../../tensor.hpp"
 
 namespace seqnet::detail {
 

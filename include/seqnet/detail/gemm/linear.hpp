@@ -10,8 +10,8 @@
 
 #include <Eigen/Core>
 
-#include "../tensor.hpp"
-#include "packed_gemm.hpp"
+#include "../../tensor.hpp"
+#include "packed.hpp"
 
 namespace seqnet::detail {
 
@@ -205,6 +205,14 @@ class PreparedLinear {
     if (begin < end) fallback_->run(input, matrix_view(weight_pointer_, n_, k_, k_), bias, out);
   }
   Index workspace_size() const { return static_cast<Index>(workspace_.size()); }
+  Index output_size() const { return n_; }
+  /// Rows the packed kernel packs at a time (the unit a tall product is split in across threads).
+  Index row_block() const {
+    if constexpr (packable) {
+      if (packed_) return weight_.row_block();
+    }
+    return 1;
+  }
   /// Whether products run on the packed kernel (which any number of threads may share, each with its
   /// own workspace); the Eigen fallback is for one thread at a time.
   bool packed() const { return packed_; }

@@ -1,8 +1,9 @@
-// freeze_weights(): a frozen module reuses its packed weights, gives the same bits as an unfrozen one (up
+// prepack(): a prepacked module reuses its packed weights, gives the same bits as an unpacked one (up
 // to rounding for one-row cell steps), and never computes with stale weights after a writable accessor,
 // a state dict load, a reset or an assignment.
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <type_traits>
 #include <utility>
 
@@ -22,36 +23,36 @@ void scale_all(Named&& named, float factor) {
 
 }  // namespace
 
-TEST_CASE("a frozen LSTM gives the same bits and follows every parameter write", "[freeze]") {
+TEST_CASE("a prepacked LSTM gives the same bits and follows every parameter write", "[prepack]") {
   seqnet::Generator generator(3);
   seqnet::LSTM<float> lstm(seqnet::LSTMOptions(24, 40).num_layers(2).proj_size(16), generator);
   const Tensor<float, 3> x = seqnet::randn<float>(6, 5, 24);
   const auto reference = lstm(x);
 
-  lstm.freeze_weights();
-  CHECK(lstm.weights_frozen());
+  lstm.prepack();
+  CHECK(lstm.is_prepacked());
   const auto frozen = lstm(x);
   const auto again = lstm(x);
   CHECK(seqnet_test::identical(frozen.first, reference.first));
   CHECK(seqnet_test::identical(again.first, reference.first));
   CHECK(seqnet_test::identical(again.second.second, reference.second.second));
 
-  SECTION("a writable accessor ends the freeze, so later writes through its view are seen") {
+  SECTION("a writable accessor ends the prepacking, so later writes through its view are seen") {
     auto weight = lstm.parameter("weight_hh_l1");
-    CHECK_FALSE(lstm.weights_frozen());
+    CHECK_FALSE(lstm.is_prepacked());
     (void)lstm(x);
     weight.flat() *= 0.5f;
     seqnet::LSTM<float> copy = lstm;
     CHECK(seqnet_test::identical(lstm(x).first, copy(x).first));
     CHECK_FALSE(seqnet_test::identical(lstm(x).first, reference.first));
   }
-  SECTION("a view obtained before freezing: freeze_weights() again re-reads the parameters") {
-    lstm.unfreeze_weights();
+  SECTION("a view obtained before freezing: prepack() again re-reads the parameters") {
+    lstm.prepack(false);
     auto weight = lstm.parameter("weight_ih_l0");
-    lstm.freeze_weights();
+    lstm.prepack();
     (void)lstm(x);
     weight.flat() *= 0.5f;
-    lstm.freeze_weights();
+    lstm.prepack();
     seqnet::LSTM<float> copy = lstm;
     CHECK(seqnet_test::identical(lstm(x).first, copy(x).first));
     CHECK_FALSE(seqnet_test::identical(lstm(x).first, reference.first));
@@ -60,33 +61,33 @@ TEST_CASE("a frozen LSTM gives the same bits and follows every parameter write",
     scale_all(lstm.named_parameters(), 0.5f);
     const auto halved = lstm(x);
     CHECK_FALSE(seqnet_test::identical(halved.first, reference.first));
-    lstm.freeze_weights();
+    lstm.prepack();
     (void)lstm(x);
     lstm.flat_parameters()[0] += 1.0f;
-    CHECK_FALSE(lstm.weights_frozen());
-    lstm.freeze_weights();
+    CHECK_FALSE(lstm.is_prepacked());
+    lstm.prepack();
     (void)lstm(x);
     seqnet::LSTM<float> fresh(seqnet::LSTMOptions(24, 40).num_layers(2).proj_size(16));
     seqnet::load_state_dict(lstm, seqnet::state_dict(std::as_const(fresh)));
     CHECK(seqnet_test::identical(lstm(x).first, fresh(x).first));
-    lstm.freeze_weights();
+    lstm.prepack();
     (void)lstm(x);
     seqnet::Generator again_generator(3);
     lstm.reset_parameters(again_generator);
-    CHECK_FALSE(lstm.weights_frozen());
+    CHECK_FALSE(lstm.is_prepacked());
     seqnet::LSTM<float> copy = lstm;
     CHECK(seqnet_test::identical(lstm(x).first, copy(x).first));
   }
-  SECTION("assigning another module's parameters to a frozen one") {
+  SECTION("assigning another module's parameters to a prepacked one") {
     seqnet::LSTM<float> other(seqnet::LSTMOptions(24, 40).num_layers(2).proj_size(16));
-    other.freeze_weights();
+    other.prepack();
     lstm = other;
-    CHECK(lstm.weights_frozen());
+    CHECK(lstm.is_prepacked());
     CHECK(seqnet_test::identical(lstm(x).first, other(x).first));
   }
 }
 
-TEMPLATE_TEST_CASE("a frozen cell gives the same bits and follows parameter writes", "[freeze]", float, double) {
+TEMPLATE_TEST_CASE("a prepacked cell gives the same bits and follows parameter writes", "[prepack]", float, double) {
   using T = TestType;
   seqnet::Generator generator(4);
   seqnet::LSTMCell<T> lstm_cell(seqnet::LSTMCellOptions(20, 32), generator);
@@ -98,8 +99,8 @@ TEMPLATE_TEST_CASE("a frozen cell gives the same bits and follows parameter writ
     const Tensor<T, 2> c = seqnet::randn<T>(batch, 32);
     const auto lstm_reference = lstm_cell(x, {h, c});
     const auto gru_reference = gru_cell(x, h);
-    lstm_cell.freeze_weights();
-    gru_cell.freeze_weights();
+    lstm_cell.prepack();
+    gru_cell.prepack();
     // A frozen one-row step runs the packed kernel instead of the in-place matrix-vector product: the
     // same values up to rounding. Several rows run the packed kernel either way: the same bits.
     const double tolerance = std::is_same_v<T, float> ? 1e-6 : 1e-14;
@@ -117,12 +118,62 @@ TEMPLATE_TEST_CASE("a frozen cell gives the same bits and follows parameter writ
       }
     }
     auto weight = gru_cell.weight_hh();
-    CHECK_FALSE(gru_cell.weights_frozen());
+    CHECK_FALSE(gru_cell.is_prepacked());
     (void)gru_cell(x, h);
     weight.flat() *= T(0.5);
     seqnet::GRUCell<T> copy = gru_cell;
     CHECK(seqnet_test::identical(gru_cell(x, h), copy(x, h)));
     CHECK_FALSE(seqnet_test::identical(gru_cell(x, h), gru_reference));
     gru_cell.weight_hh().flat() *= T(2);  // back to the reference weights (exact: powers of two)
+  }
+}
+
+TEST_CASE("saving a prepacked module keeps it prepacked", "[prepack]") {
+  seqnet::LSTM<float> lstm(seqnet::LSTMOptions(4, 8).num_layers(2));
+  lstm.prepack();
+  const std::uint64_t version = lstm.parameter_version();
+  (void)seqnet::state_dict(lstm);
+  CHECK(lstm.is_prepacked());
+  (void)seqnet::serialize_safetensors(lstm);
+  CHECK(lstm.is_prepacked());
+  CHECK(lstm.parameter_version() == version);
+  (void)lstm.named_parameters();  // a writable view: the values may change from here on
+  CHECK_FALSE(lstm.is_prepacked());
+  CHECK(lstm.parameter_version() != version);
+}
+
+// The bug this replaces: a Stream kept the weight matrices it had packed while reading the biases live,
+// so after a load it ran the old matrices with the new biases, matching neither model.
+TEMPLATE_TEST_CASE("a stream runs exactly the newly loaded weights after a load", "[prepack][stream]", float, double) {
+  using T = TestType;
+  seqnet::Generator g1(5), g2(6);
+  seqnet::LSTM<T> lstm(seqnet::LSTMOptions(3, 7).num_layers(2), g1);
+  const seqnet::LSTM<T> other(seqnet::LSTMOptions(3, 7).num_layers(2), g2);
+  for (bool prepacked : {false, true}) {
+    for (int how = 0; how < 3; ++how) {
+      INFO("prepacked " << prepacked << ", load " << how);
+      seqnet::LSTM<T> streamed = lstm;
+      if (prepacked) streamed.prepack();
+      seqnet::Stream<seqnet::LSTM<T>> stream(streamed);
+      const Tensor<T, 3> warmup = seqnet::randn<T>(4, 1, 3);
+      (void)stream.feed(warmup);
+      const Tensor<T, 3> h = stream.h(), c = stream.c();
+      if (how == 0) {
+        seqnet::load_state_dict(streamed, seqnet::state_dict(other));
+      } else if (how == 1) {
+        seqnet::load_safetensors(seqnet::Safetensors::parse(seqnet::serialize_safetensors(other)), streamed);
+      } else {
+        const auto source = other.named_parameters();
+        auto target = streamed.named_parameters();
+        for (std::size_t i = 0; i < source.size(); ++i) target[i].second.flat() = source[i].second.flat();
+      }
+      if (prepacked) streamed.prepack();
+      const Tensor<T, 3> x = seqnet::randn<T>(3, 1, 3);
+      const Tensor<T, 3> y = stream.feed(x);
+      const auto want = other(x, {h, c});
+      const double tolerance = std::is_same_v<T, float> ? 1e-6 : 1e-13;
+      CHECK(seqnet_test::max_abs_diff(y, want.first) <= tolerance);
+      CHECK(seqnet_test::max_abs_diff(stream.h(), want.second.first) <= tolerance);
+    }
   }
 }

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+// What fixes a recurrent module's shapes (`RecurrentSpec`), independent of scalar type and device.
+
 #include <algorithm>
 #include <string>
 #include <vector>
 
-#include "../errors.hpp"
-#include "../options.hpp"
-#include "../tensor.hpp"
-#include "format.hpp"
-#include "parameter_table.hpp"
+#include "../../errors.hpp"
+#include "../../options.hpp"
+#include "../../tensor.hpp"
+#include "../util/format.hpp"
 
 namespace seqnet::detail {
 
@@ -34,15 +35,6 @@ inline const char* kind_name(CellKind kind) {
   }
   return "RNN";
 }
-
-/// Offsets of one layer-direction's parameters in the flat buffer; -1 marks an absent one.
-struct DirectionOffsets {
-  Index weight_ih = -1;
-  Index weight_hh = -1;
-  Index bias_ih = -1;
-  Index bias_hh = -1;
-  Index weight_hr = -1;
-};
 
 /// Everything that fixes a recurrent module's shapes, independent of scalar type and device.
 /// The CPU forward pass, the parameter layout, the shape checks and the repr all read this one
@@ -163,31 +155,6 @@ struct RecurrentSpec {
   }
 };
 
-/// Names, shapes and offsets of all parameters, in PyTorch's registration order:
-/// per layer, per direction: weight_ih, weight_hh, [bias_ih, bias_hh], [weight_hr].
-struct ParameterLayout {
-  ParameterTable table;
-  std::vector<DirectionOffsets> directions;  ///< index layer * D + direction
-
-  explicit ParameterLayout(const RecurrentSpec& spec) {
-    const Index G = spec.gate_size();
-    for (Index layer = 0; layer < spec.num_layers; ++layer) {
-      for (Index dir = 0; dir < spec.directions(); ++dir) {
-        std::string suffix = spec.is_cell ? "" : "_l" + std::to_string(layer) + (dir == 1 ? "_reverse" : "");
-        DirectionOffsets offsets;
-        offsets.weight_ih = table.add("weight_ih" + suffix, {G, spec.layer_input_size(layer)});
-        offsets.weight_hh = table.add("weight_hh" + suffix, {G, spec.output_size()});
-        if (spec.bias) {
-          offsets.bias_ih = table.add("bias_ih" + suffix, {G});
-          offsets.bias_hh = table.add("bias_hh" + suffix, {G});
-        }
-        if (spec.proj_size > 0) offsets.weight_hr = table.add("weight_hr" + suffix, {spec.proj_size, spec.hidden_size});
-        directions.push_back(offsets);
-      }
-    }
-  }
-};
-
 /// Sequence and batch extents of a module input.
 struct SequenceDims {
   Index seq_len = 0;
@@ -195,93 +162,5 @@ struct SequenceDims {
   bool batched = true;
   bool batch_first = false;  ///< effective: PyTorch ignores batch_first for unbatched input
 };
-
-/// Expected shape of h_0/h_n (or c_0/c_n when `cell_state`): `[D * num_layers, batch, size]`, never batch-first.
-inline Shape expected_state_shape(const RecurrentSpec& spec, const SequenceDims& dims, bool cell_state) {
-  const Index size = cell_state ? spec.hidden_size : spec.output_size();
-  const Index stacked = spec.num_layers * spec.directions();
-  return dims.batched ? Shape{stacked, dims.batch, size} : Shape{stacked, size};
-}
-
-/// Validates a module's input and optional initial states in PyTorch's order (RNNBase.forward, then
-/// check_forward_args, then the kernel): input rank, state ranks, input size, state shapes, sequence
-/// length; the first failure throws `shape_error` with PyTorch's message. `c` is LSTM's c_0.
-inline SequenceDims check_module_inputs(const RecurrentSpec& spec, const Shape& input, const Shape* h, const Shape* c) {
-  const Index rank = input.rank();
-  SEQNET_CHECK(shape_error, rank == 2 || rank == 3, spec.name(), ": Expected input to be 2D or 3D, got ", rank, "D",
-               spec.kind == CellKind::RNN ? " tensor" : "", " instead");
-  SequenceDims dims;
-  dims.batched = rank == 3;
-  dims.batch_first = dims.batched && spec.batch_first;
-  dims.seq_len = input[dims.batch_first ? 1 : 0];
-  dims.batch = dims.batched ? input[dims.batch_first ? 0 : 1] : 1;
-
-  if (h != nullptr) {
-    const char* kind = dims.batched ? "For batched 3-D input, " : "For unbatched 2-D input, ";
-    if (c == nullptr) {
-      SEQNET_CHECK(shape_error, h->rank() == rank, kind, "hx should also be ", rank, "-D but got ", h->rank(), "-D tensor");
-    } else {
-      SEQNET_CHECK(shape_error, h->rank() == rank && c->rank() == rank, kind, "hx and cx should also be ", rank,
-                   "-D but got (", h->rank(), "-D, ", c->rank(), "-D) tensors");
-    }
-  }
-  SEQNET_CHECK(shape_error, input[rank - 1] == spec.input_size, "input.size(-1) must be equal to input_size. Expected ",
-               spec.input_size, ", got ", input[rank - 1]);
-
-  // PyTorch compares states after giving unbatched ones a batch axis of 1, and prints them that way.
-  auto check_state = [&](const Shape& given, bool cell_state, const char* label) {
-    const Shape expected = expected_state_shape(spec, dims, cell_state);
-    if (expected == given) return;
-    const Shape shown_expected = dims.batched ? expected : Shape{expected[0], 1, expected[1]};
-    std::vector<Index> shown_given = given.dims();
-    if (!dims.batched) shown_given.insert(shown_given.begin() + 1, 1);
-    throw shape_error(concat("Expected ", label, " size ", shown_expected.tuple_str(), ", got ",
-                             Shape(shown_given).str()));
-  };
-  if (h != nullptr) check_state(*h, false, c != nullptr ? "hidden[0]" : "hidden");
-  if (c != nullptr) check_state(*c, true, "hidden[1]");
-  SEQNET_CHECK(shape_error, dims.seq_len > 0, "Expected sequence length to be larger than 0 in RNN");
-  return dims;
-}
-
-/// Batch extent of a cell input.
-struct CellDims {
-  Index batch = 1;
-  bool batched = true;
-};
-
-/// Validates a cell's input and optional states in PyTorch's order (RNNCell/LSTMCell.forward's rank
-/// checks, then ATen's check_rnn_cell_forward_input and check_rnn_cell_forward_hidden): input rank, state
-/// ranks, input size, then each state's batch and size. `c` is LSTMCell's c_0 (PyTorch's `hx[1]`, `hidden1`).
-inline CellDims check_cell_inputs(const RecurrentSpec& spec, const Shape& input, const Shape* h, const Shape* c) {
-  const Index rank = input.rank();
-  SEQNET_CHECK(shape_error, rank == 1 || rank == 2, spec.name(), ": Expected input to be 1D or 2D, got ", rank, "D instead");
-  const CellDims dims{rank == 2 ? input[0] : 1, rank == 2};
-  const bool lstm = spec.kind == CellKind::LSTM;
-  const Shape* states[2] = {h, c};
-  for (int index = 0; index < 2; ++index) {
-    const Shape* state = states[index];
-    if (state == nullptr) continue;
-    const char* label = !lstm ? "hidden" : index == 0 ? "hx[0]" : "hx[1]";
-    SEQNET_CHECK(shape_error, state->rank() == 1 || state->rank() == 2, spec.name(), ": Expected ", label,
-                 " to be 1D or 2D, got ", state->rank(), "D instead");
-    // PyTorch has no message of its own for this mismatch (it fails later, or with an IndexError).
-    SEQNET_CHECK(shape_error, state->rank() == rank, spec.name(), ": Expected ", label, " to be ",
-                 dims.batched ? "2D for batched 2D" : "1D for unbatched 1D", " input, got ", state->rank(),
-                 "D instead");
-  }
-  SEQNET_CHECK(shape_error, input[rank - 1] == spec.input_size, "input has inconsistent input_size: got ", input[rank - 1],
-               " expected ", spec.input_size);
-  for (int index = 0; index < 2; ++index) {
-    const Shape* state = states[index];
-    if (state == nullptr) continue;
-    const Index batch = dims.batched ? (*state)[0] : 1;
-    SEQNET_CHECK(shape_error, batch == dims.batch, "Input batch size ", dims.batch, " doesn't match hidden", index,
-                 " batch size ", batch);
-    SEQNET_CHECK(shape_error, (*state)[rank - 1] == spec.hidden_size, "hidden", index, " has inconsistent hidden_size: got ",
-                 (*state)[rank - 1], ", expected ", spec.hidden_size);
-  }
-  return dims;
-}
 
 }  // namespace seqnet::detail

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "../../module.hpp"
+#include "../../random.hpp"
+#include "cpu_backend.hpp"
+#include "layout.hpp"
+#include "plan.hpp"
+#include "spec.hpp"
+
+namespace seqnet::detail {
+
+/// Base of the recurrent modules (RNN, LSTM, GRU and their cells): one `RecurrentSpec` fixes the
+/// parameter layout, the checks, the repr and the forward pass, which is one `StackPlan` run on the CPU
+/// backend.
+template <typename T>
+class RecurrentModule : public Module<T> {
+ public:
+  /// Re-draws every parameter from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch's `reset_parameters`.
+  void reset_parameters(Generator& generator = default_generator()) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(spec_.hidden_size));
+    T* values = this->params_.data();
+    for (Index i = 0; i < this->params_.size(); ++i) values[i] = static_cast<T>(generator.uniform(-bound, bound));
+  }
+
+  /// The generator dropout masks are drawn from; by default `default_generator()`. A training-mode
+  /// forward with dropout > 0 advances it, so modules running concurrently in training mode need
+  /// generators of their own (eval-mode forwards touch no shared state).
+  void set_generator(Generator& generator) noexcept { generator_ = &generator; }
+
+  std::string repr() const override { return spec_.repr(); }
+
+  /// Keeps the weights packed for the GEMM from one call to the next (the next call packs them), instead
+  /// of packing on every call (at H=1024 an LSTM's packing takes about 1 ms; a small cell step spends
+  /// most of its time on it). A prepacked cell's single-row steps also take the one-product real-time
+  /// path (`TinyStep`), whose sums run in another order: equal to the unpacked results up to rounding.
+  /// The packed weights are tied to the parameters' version (`parameter_version()`): any writable
+  /// accessor call (`named_parameters()`, `parameter()`, `flat_parameters()`, the weight accessors,
+  /// `load_state_dict`, `load_safetensors`, `reset_parameters`) starts a new version and ends the
+  /// prepacking, so every later call reads the parameters again, which is always correct; call
+  /// `prepack()` again to resume. Reading through a const module (`state_dict`, `save_safetensors`)
+  /// keeps it. A write through a view obtained earlier is the one thing no accessor sees: call
+  /// `prepack()` (or `touch_parameters()`) after it. (PyTorch's "freeze" means "no gradient", which
+  /// `Embedding::from_pretrained(freeze)` follows; this is not that.)
+  /// `prepack(false)` ends it: every forward call reads the parameters again.
+  void prepack(bool on = true) noexcept {
+    if (!on) {
+      prepacked_version_ = 0;
+      return;
+    }
+    this->params_.touch();  // re-read the values even if nothing since the last prepack() was seen
+    prepacked_version_ = this->params_.version();
+  }
+  /// Whether forward calls reuse packed weights (`prepack()` and no writable access since).
+  bool is_prepacked() const noexcept { return prepacked_version_ == this->params_.version(); }
+
+  /// The shape description the forward pass, the checks and the parameter layout are derived from.
+  const RecurrentSpec& spec() const noexcept { return spec_; }
+
+ protected:
+  RecurrentModule(const RecurrentSpec& spec, Generator& generator)
+      : Module<T>(spec.name(), ParameterLayout(validated(spec)).table), spec_(spec), layout_(spec_) {
+    reset_parameters(generator);
+  }
+
+  Generator& generator() const noexcept { return generator_ != nullptr ? *generator_ : default_generator(); }
+
+  /// How this call may use and keep packed weights. A prepacked cell's single-row step takes `TinyStep`;
+  /// a stacked module's call gives the same bits prepacked or not (a `Stream` over a prepacked module is
+  /// where its layers take `TinyStep`).
+  WeightUse weight_use() const noexcept {
+    const bool kept = is_prepacked();
+    return {this->params_.version(), kept, kept && spec_.is_cell};
+  }
+
+  /// Runs the plan of one checked call on the module's cached workspace.
+  void run_plan(const SequenceDims& dims, const PackedBatch* packed, const StackIO<T>& io) const {
+    const StackPlan<T> plan(spec_, layout_, dims, packed);
+    const WeightUse use = weight_use();
+    workspace_.with([&](CpuWorkspace<T>& workspace) {
+      run_on_cpu(plan, spec_, layout_, this->params_.data(), packed, io, this->training_, generator(), workspace, use);
+    });
+  }
+
+  RecurrentSpec spec_;
+  ParameterLayout layout_;
+  Generator* generator_ = nullptr;
+  WorkspaceCache<T> workspace_;
+  std::uint64_t prepacked_version_ = 0;
+
+ private:
+  static const RecurrentSpec& validated(const RecurrentSpec& spec) {
+    spec.validate();
+    return spec;
+  }
+};
+
+}  // namespace seqnet::detail

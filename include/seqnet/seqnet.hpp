@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /// @file seqnet.hpp
-/// Umbrella header: PyTorch-compatible recurrent networks on Eigen. CPU code only: the planned CUDA
-/// backend will live behind its own opt-in include and is never pulled in here.
+/// Umbrella header: PyTorch-compatible recurrent networks on Eigen. CPU code only: the CUDA backend is
+/// opt-in through <seqnet/cuda.hpp> and never pulled in here.
 #pragma once
 
 #include "cell.hpp"

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdint>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -312,5 +314,97 @@ TEMPLATE_TEST_CASE("packed_linear_panels: disjoint panel ranges compose the whol
                                                             RowsView<T>{split.data(), M, N, out_stride},
                                                             workspace.data(), workspace_size, false, 0, panels + 1),
                     std::invalid_argument);
+  }
+}
+
+TEST_CASE("GEMM kernels are keyed by instruction set and element types", "[packed_gemm]") {
+  using seqnet::Dtype;
+  using seqnet::detail::gemm_key;
+  using seqnet::detail::gemm_tile;
+  using seqnet::detail::GemmKernelImpl;
+  using seqnet::detail::GemmKey;
+  using seqnet::detail::GemmTypes;
+  STATIC_REQUIRE(seqnet::dtype_of<float>() == Dtype::F32);
+  STATIC_REQUIRE(seqnet::dtype_of<const double>() == Dtype::F64);
+  STATIC_REQUIRE(seqnet::dtype_size(Dtype::BF16) == 2);
+  constexpr GemmKey f32 = gemm_key<GemmTypes<float>>(GemmKernel::Avx512);
+  STATIC_REQUIRE(f32.input == Dtype::F32);
+  STATIC_REQUIRE(f32.weight == Dtype::F32);
+  STATIC_REQUIRE(f32.accumulator == Dtype::F32);
+  STATIC_REQUIRE(gemm_key<GemmTypes<std::uint8_t, std::int8_t, std::int32_t>>(GemmKernel::Avx512).weight == Dtype::I8);
+  // Every same-type float/double key has a tile and a kernel; mixed keys have neither until a kernel
+  // file brings one.
+  for (GemmKernel kernel : all_kernels) {
+    CHECK(gemm_tile(gemm_key<GemmTypes<float>>(kernel)).exists());
+    CHECK(gemm_tile(gemm_key<GemmTypes<double>>(kernel)).exists());
+    CHECK_FALSE(gemm_tile(gemm_key<GemmTypes<std::uint16_t, std::uint16_t, float>>(kernel)).exists());
+  }
+  STATIC_REQUIRE(GemmKernelImpl<GemmKernel::Portable, GemmTypes<float>>::available);
+  STATIC_REQUIRE(GemmKernelImpl<GemmKernel::Portable, GemmTypes<double>>::available);
+  STATIC_REQUIRE_FALSE(GemmKernelImpl<GemmKernel::Portable, GemmTypes<std::uint16_t, std::uint16_t, float>>::available);
+  STATIC_REQUIRE_FALSE(GemmKernelImpl<GemmKernel::Portable, GemmTypes<float, float, double>>::available);
+}
+
+TEST_CASE("the GEMM row block follows the L2 the CPU reports", "[packed_gemm]") {
+  using seqnet::detail::gemm_key;
+  using seqnet::detail::gemm_row_block;
+  using seqnet::detail::gemm_tile;
+  using seqnet::detail::GemmTypes;
+  const auto avx512_f32 = gemm_key<GemmTypes<float>>(GemmKernel::Avx512);
+  // The 1 MiB L2 of the Zen 5 core the AVX-512 tile was tuned on gives the row block tuned there.
+  CHECK(gemm_row_block(avx512_f32, Index(1) << 20) == 144);
+  CHECK(gemm_row_block(avx512_f32, Index(2) << 20) == 282);
+  for (GemmKernel kernel : all_kernels) {
+    for (const auto key : {gemm_key<GemmTypes<float>>(kernel), gemm_key<GemmTypes<double>>(kernel)}) {
+      const Index MR = gemm_tile(key).rows;
+      Index previous = 0;
+      for (Index l2 : {Index(0), Index(64) << 10, Index(256) << 10, Index(1) << 20, Index(2) << 20, Index(32) << 20,
+                       Index(1) << 40}) {
+        const Index mc = gemm_row_block(key, l2);
+        INFO("kernel " << seqnet::detail::gemm_kernel_name(kernel) << " L2 " << l2 << " MC " << mc);
+        CHECK(mc % MR == 0);
+        CHECK(mc >= 8 * MR);
+        CHECK(mc <= 512);
+        CHECK(mc >= previous);  // a larger cache never gets a smaller block
+        previous = mc;
+      }
+    }
+  }
+  const seqnet::detail::CacheSizes& caches = seqnet::detail::cpu_cache_sizes();
+  CHECK(caches.l1d > 0);
+  CHECK(caches.l2 > 0);
+  CHECK(&caches == &seqnet::detail::cpu_cache_sizes());  // read once
+}
+
+TEMPLATE_TEST_CASE("GEMM results do not depend on the row block", "[packed_gemm]", float, double) {
+  // The row block is derived from the machine's L2, so it must never change a result: every block size
+  // gives the same bits, as do different threads' row ranges.
+  using seqnet::detail::GemmKernelImpl;
+  using seqnet::detail::GemmTypes;
+  std::mt19937 rng(7);
+  const Index M = 301, N = 70, K = 1300;  // several row blocks, a ragged tile, three depth groups
+  const std::vector<TestType> input = random_values<TestType>(rng, M * K);
+  const std::vector<TestType> weight = random_values<TestType>(rng, N * K);
+  const std::vector<TestType> bias = random_values<TestType>(rng, N);
+  for (GemmKernel kernel : testable_kernels()) {
+    PackedWeight<TestType> packed(weight.data(), N, K, K, kernel);
+    std::vector<TestType> workspace(static_cast<std::size_t>(512 * 1152 + 64));
+    std::vector<TestType> reference;
+    for (Index row_block : {Index(48), Index(144), Index(288), Index(504)}) {  // multiples of every MR
+      std::vector<TestType> out(static_cast<std::size_t>(M * N), TestType(-7));
+      void* aligned = workspace.data();
+      std::size_t space = workspace.size() * sizeof(TestType);
+      std::align(64, sizeof(TestType), aligned, space);
+      const seqnet::detail::GemmProblem<TestType> problem{
+          input.data(), K, M, K, packed.data(), N, 0, packed.panel_count(), out.data(), N, bias.data(), false,
+          static_cast<TestType*>(aligned), row_block};
+      seqnet::detail::with_gemm_kernel<GemmTypes<TestType>>(kernel, [&](auto impl) { decltype(impl)::gemm(problem); });
+      INFO("kernel " << seqnet::detail::gemm_kernel_name(kernel) << " row block " << row_block);
+      if (reference.empty()) {
+        reference = out;
+      } else {
+        CHECK(out == reference);
+      }
+    }
   }
 }

@@ -241,6 +241,9 @@ def seqnet_threads_of(threads):
     return _contexts.get(threads, {}).get("seqnet_threads", "?")
 
 
+KEEP_MARKER = "<!-- kept by tools/bench_report.py: hand-written sections below -->"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", required=True)
@@ -419,8 +422,18 @@ def main():
                "PyTorch from PyPI into `build-bench/venv`), builds `build-bench/bench/seqnet_bench` in Release, "
                "runs it and `bench/bench_torch.py` at 1 and 2 threads and rewrites this page. `SEQNET_BENCH_THREADS`, "
                "`SEQNET_BENCH_REPETITIONS`, `SEQNET_BENCH_MIN_TIME` and `SEQNET_BENCH_FILTER` narrow a run.\n")
+    # Hand-written sections (the real-time comparison, the kernels' design measurements) follow this
+    # marker; they are carried over from the page being replaced.
+    kept = ""
+    if os.path.exists(args.out):
+        with open(args.out) as f:
+            previous = f.read()
+        if KEEP_MARKER in previous:
+            kept = previous[previous.index(KEEP_MARKER):]
     with open(args.out, "w") as f:
         f.write("\n".join(out))
+        if kept:
+            f.write("\n" + kept)
     print(f"wrote {args.out}" + (f" and {args.chart}" if args.chart else ""))
 
 

@@ -26,55 +26,12 @@
 
 #include "detail/util/half.hpp"
 #include "detail/util/json.hpp"
+#include "dtype.hpp"
 #include "errors.hpp"
 #include "state_dict.hpp"
 #include "tensor.hpp"
 
 namespace seqnet {
-
-/// The element types of the safetensors format. Loading converts any of them to the module's scalar
-/// type; saving writes F32, F64, F16 or BF16.
-enum class Dtype { BOOL, U8, I8, F8_E5M2, F8_E4M3, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64 };
-
-/// The name the format uses (`"F32"`).
-inline const char* dtype_name(Dtype dtype) {
-  switch (dtype) {
-    case Dtype::BOOL: return "BOOL";
-    case Dtype::U8: return "U8";
-    case Dtype::I8: return "I8";
-    case Dtype::F8_E5M2: return "F8_E5M2";
-    case Dtype::F8_E4M3: return "F8_E4M3";
-    case Dtype::I16: return "I16";
-    case Dtype::U16: return "U16";
-    case Dtype::F16: return "F16";
-    case Dtype::BF16: return "BF16";
-    case Dtype::I32: return "I32";
-    case Dtype::U32: return "U32";
-    case Dtype::F32: return "F32";
-    case Dtype::F64: return "F64";
-    case Dtype::I64: return "I64";
-    case Dtype::U64: return "U64";
-  }
-  return "?";
-}
-
-/// Bytes per element.
-inline std::size_t dtype_size(Dtype dtype) {
-  switch (dtype) {
-    case Dtype::BOOL: case Dtype::U8: case Dtype::I8: case Dtype::F8_E5M2: case Dtype::F8_E4M3: return 1;
-    case Dtype::I16: case Dtype::U16: case Dtype::F16: case Dtype::BF16: return 2;
-    case Dtype::I32: case Dtype::U32: case Dtype::F32: return 4;
-    case Dtype::F64: case Dtype::I64: case Dtype::U64: return 8;
-  }
-  return 0;
-}
-
-/// The dtype called `name`, or nothing.
-inline std::optional<Dtype> dtype_from_name(std::string_view name) {
-  for (int i = 0; i <= static_cast<int>(Dtype::U64); ++i)
-    if (name == dtype_name(static_cast<Dtype>(i))) return static_cast<Dtype>(i);
-  return std::nullopt;
-}
 
 /// The dtype `save_safetensors` writes for scalar type `T` by default: F32 for float, F64 otherwise.
 template <typename T>

@@ -6,6 +6,7 @@
 
 #include "cell.hpp"
 #include "denormals.hpp"
+#include "dtype.hpp"
 #include "embedding.hpp"
 #include "errors.hpp"
 #include "linear.hpp"

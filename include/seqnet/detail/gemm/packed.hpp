@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/// @file packed_gemm.hpp
+/// @file packed.hpp
 /// A GEMM for the recurrent layers, `out[M, N] = in[M, K] * W[N, K]^T + bias[N]` (PyTorch's `F.linear`
 /// layout, row-major), with the weight packed once and reused for many products.
 ///
@@ -16,9 +16,9 @@
 ///   can re-pack after a parameter update without reallocating.
 /// - The workspace is any `T` buffer of at least `packed_linear_workspace_size<T>(rows, depth)`
 ///   elements (alignment is handled inside). The size grows with `rows` and `depth` only up to one
-///   cache block (at most 144 x 1152 elements, three depth slices, plus 64 bytes), never depends on the
-///   kernel, and a buffer sized for the largest call serves every smaller one (e.g. the input projection
-///   and the steps).
+///   cache block (`gemm_row_block` rows, at most 512, of up to three depth slices, plus 64 bytes), never
+///   depends on the kernel, and a buffer sized for the largest call serves every smaller one (e.g. the
+///   input projection and the steps).
 /// - Input and output rows may be strided (`stride` >= `cols`); the output must not overlap the input.
 ///   `bias` may be null; with `accumulate` the product (and bias) is added to `out` instead of
 ///   overwriting it.
@@ -81,6 +81,22 @@ inline GemmKernel best_gemm_kernel() {
   return best;
 }
 
+/// Calls `f(GemmKernelImpl<isa, Types>{})`: the kernel of the key (`isa`, `Types`), or the portable one
+/// where this build has no `isa` kernel for these types.
+template <typename Types, typename F>
+void with_gemm_kernel(GemmKernel isa, F&& f) {
+#if SEQNET_GEMM_HAVE_X86_KERNELS
+  if constexpr (GemmKernelImpl<GemmKernel::Avx512, Types>::available) {
+    if (isa == GemmKernel::Avx512) return f(GemmKernelImpl<GemmKernel::Avx512, Types>{});
+  }
+  if constexpr (GemmKernelImpl<GemmKernel::Avx2, Types>::available) {
+    if (isa == GemmKernel::Avx2) return f(GemmKernelImpl<GemmKernel::Avx2, Types>{});
+  }
+#endif
+  static_assert(GemmKernelImpl<GemmKernel::Portable, Types>::available, "no portable GEMM kernel for these types");
+  f(GemmKernelImpl<GemmKernel::Portable, Types>{});
+}
+
 /// Workspace elements a `packed_linear` call on `rows x depth` inputs needs, whatever the kernel.
 template <typename T>
 Eigen::Index packed_linear_workspace_size(Eigen::Index rows, Eigen::Index depth) {
@@ -140,13 +156,10 @@ class PackedWeight {
     reserve(packed_elements(out_features, in_features));
     out_features_ = out_features;
     in_features_ = in_features;
-    switch (kernel_) {
-#if SEQNET_GEMM_HAVE_X86_KERNELS
-      case GemmKernel::Avx512: gemm_avx512::pack_weight<T>(weight, out_features, in_features, stride, storage_.get()); return;
-      case GemmKernel::Avx2: gemm_avx2::pack_weight<T>(weight, out_features, in_features, stride, storage_.get()); return;
-#endif
-      default: gemm_portable::pack_weight<T>(weight, out_features, in_features, stride, storage_.get()); return;
-    }
+    T* packed = storage_.get();
+    with_gemm_kernel<GemmTypes<T>>(kernel_, [&](auto kernel) {
+      decltype(kernel)::pack_weight(weight, out_features, in_features, stride, packed);
+    });
   }
 
   Eigen::Index out_features() const { return out_features_; }  ///< N
@@ -156,7 +169,7 @@ class PackedWeight {
   Eigen::Index in_features() const { return in_features_; }    ///< K
   GemmKernel kernel() const { return kernel_; }                ///< the kernel its layout is for
   /// Input rows the kernel packs at a time: the unit in which a tall product splits its rows.
-  Eigen::Index row_block() const { return gemm_tile<T>(kernel_).row_block; }
+  Eigen::Index row_block() const { return gemm_row_block(gemm_key<GemmTypes<T>>(kernel_)); }
   const T* data() const { return storage_.get(); }
 
  private:
@@ -241,15 +254,10 @@ void packed_linear_panels(typename NoDeduce<ConstRowsView<T>>::type in, const Pa
   void* aligned = workspace;
   std::size_t space = static_cast<std::size_t>(workspace_size) * sizeof(T);
   std::align(gemm_alignment, sizeof(T), aligned, space);
-  const GemmProblem<T> problem{in.data,    in.stride,  M,    K,          weight.data(),           N, panel_begin,
-                               panel_end,  out.data,   out.stride, bias, accumulate, static_cast<T*>(aligned)};
-  switch (weight.kernel()) {
-#if SEQNET_GEMM_HAVE_X86_KERNELS
-    case GemmKernel::Avx512: gemm_avx512::gemm<T>(problem); return;
-    case GemmKernel::Avx2: gemm_avx2::gemm<T>(problem); return;
-#endif
-    default: gemm_portable::gemm<T>(problem); return;
-  }
+  const GemmProblem<T> problem{in.data,    in.stride, M,          K,    weight.data(), N,
+                               panel_begin, panel_end, out.data,   out.stride, bias,     accumulate,
+                               static_cast<T*>(aligned), weight.row_block()};
+  with_gemm_kernel<GemmTypes<T>>(weight.kernel(), [&](auto kernel) { decltype(kernel)::gemm(problem); });
 }
 
 /// `out = in * W^T + bias` (or `out += in * W^T + bias` with `accumulate`) for a packed `W[N, K]`:

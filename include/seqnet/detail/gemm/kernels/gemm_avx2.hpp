@@ -97,4 +97,20 @@ struct Vec<double> {
 
 }  // namespace seqnet::detail::gemm_avx2
 
+namespace seqnet::detail {
+
+/// The AVX2 kernel serves one type for input, weight and sums: float or double.
+template <typename T>
+struct GemmKernelImpl<GemmKernel::Avx2, GemmTypes<T, T, T>,
+                      std::enable_if_t<std::is_same_v<T, float> || std::is_same_v<T, double>>> {
+  static constexpr bool available = true;
+  static void pack_weight(const T* weight, Eigen::Index out_features, Eigen::Index in_features, Eigen::Index stride,
+                          T* packed) {
+    gemm_avx2::pack_weight<T>(weight, out_features, in_features, stride, packed);
+  }
+  static void gemm(const GemmProblem<T>& problem) { gemm_avx2::gemm<T>(problem); }
+};
+
+}  // namespace seqnet::detail
+
 #endif  // SEQNET_GEMM_HAVE_X86_KERNELS

@@ -130,4 +130,20 @@ struct Vec<double> {
 
 }  // namespace seqnet::detail::gemm_avx512
 
+namespace seqnet::detail {
+
+/// The AVX-512 kernel serves one type for input, weight and sums: float or double.
+template <typename T>
+struct GemmKernelImpl<GemmKernel::Avx512, GemmTypes<T, T, T>,
+                      std::enable_if_t<std::is_same_v<T, float> || std::is_same_v<T, double>>> {
+  static constexpr bool available = true;
+  static void pack_weight(const T* weight, Eigen::Index out_features, Eigen::Index in_features, Eigen::Index stride,
+                          T* packed) {
+    gemm_avx512::pack_weight<T>(weight, out_features, in_features, stride, packed);
+  }
+  static void gemm(const GemmProblem<T>& problem) { gemm_avx512::gemm<T>(problem); }
+};
+
+}  // namespace seqnet::detail
+
 #endif  // SEQNET_GEMM_HAVE_X86_KERNELS

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /// @file gemm_config.hpp
-/// Shared vocabulary of the packed GEMM (see packed_gemm.hpp): the kernel identifiers, each kernel's
-/// register tile and cache blocking, the panel layout of a packed weight, and the problem descriptor
-/// the per-ISA drivers receive. Kept apart from the kernels so the workspace can be sized without
+/// Shared vocabulary of the packed GEMM (see gemm/packed.hpp): what selects a kernel (`GemmKey`: the
+/// instruction set and the input, weight and accumulator types), each kernel's register tile, the cache
+/// blocking derived from the CPU's caches, the panel layout of a packed weight, and the problem
+/// descriptor the kernels receive. Kept apart from the kernels so the workspace can be sized without
 /// compiling any of them.
 #pragma once
 
@@ -10,6 +11,12 @@
 #include <cstdint>
 
 #include <Eigen/Core>
+
+#if defined(__linux__)
+#include <unistd.h>
+#endif
+
+#include "../../../dtype.hpp"
 
 // The x86 kernels use GCC/clang function multiversioning (`__attribute__((target))` plus
 // `__builtin_cpu_supports`), so a default build without -march flags still carries them. Other
@@ -25,13 +32,13 @@
 // Forces the vector variable `x` into a register (an empty asm that claims to read and write it there).
 // The x86 kernels' `Vec::load_pinned` use it: GCC otherwise folds a weight vector that several rows of a
 // narrow tile multiply into each of their FMAs as a memory operand, turning one load into one per row, and
-// tiles of 2 to 4 rows become load-bound (a 4 x 64 fp32 tile ran at 70% of the 6 x 64 tile's rate per row).
+// tiles of 2 to 4 rows become load-bound.
 #define SEQNET_GEMM_PIN_REGISTER(x) __asm__("" : "+v"(x))
 #endif
 
 namespace seqnet::detail {
 
-/// The micro-kernels a packed weight can be laid out for. `Auto` picks the best one the running CPU
+/// The instruction sets a packed weight can be laid out for. `Auto` picks the best one the running CPU
 /// supports (decided once per process).
 enum class GemmKernel { Auto, Portable, Avx2, Avx512 };
 
@@ -45,67 +52,158 @@ inline const char* gemm_kernel_name(GemmKernel kernel) {
   return "unknown";
 }
 
-/// A kernel's register tile (`rows` x `vectors * lanes` outputs held in registers) and its cache
-/// blocking: `row_block` rows of the input are packed at a time (`row_block x depth_block` elements
-/// should stay in L2), and the depth is cut into slices of at most `depth_block` so that one packed
-/// weight panel slice (`depth_block x vectors * lanes`) stays in L1 or L2 while every row tile of the
-/// block passes over it.
+/// The element types of one product: the input rows, the packed weight, and the sums (bias and output
+/// are accumulator-typed). Today's kernels all have one type for the three; a bf16 kernel would be
+/// `GemmTypes<bf16, bf16, float>`, an int8 one `GemmTypes<std::uint8_t, std::int8_t, std::int32_t>`.
+template <typename Input, typename Weight = Input, typename Accumulator = Input>
+struct GemmTypes {
+  using input = Input;
+  using weight = Weight;
+  using accumulator = Accumulator;
+};
+
+/// What selects a kernel: its instruction set and the element types it multiplies.
+struct GemmKey {
+  GemmKernel isa;
+  Dtype input;
+  Dtype weight;
+  Dtype accumulator;
+};
+
+template <typename Types>
+constexpr GemmKey gemm_key(GemmKernel isa) {
+  return {isa, dtype_of<typename Types::input>(), dtype_of<typename Types::weight>(),
+          dtype_of<typename Types::accumulator>()};
+}
+
+/// A kernel's register tile (`rows` x `vectors * lanes` outputs held in registers) and its depth
+/// blocking: the depth is cut into slices of at most `depth_block` so that one packed weight panel
+/// slice (`depth_block x vectors * lanes`) stays in L1 or L2 while every row tile of a row block passes
+/// over it. These are fixed per key, never read from the machine: the depth slices fix the order of the
+/// sums, so a kernel gives the same bits on every CPU that runs it. The row block (`gemm_row_block`) is
+/// derived from the CPU's L2 and changes no result.
 struct GemmTile {
   int rows;         ///< MR: output rows per micro-tile
   int vectors;      ///< output vectors per micro-tile row
   int lanes;        ///< elements per vector register
-  int row_block;    ///< MC, a multiple of `rows`
   int depth_block;  ///< KC
   /// Depth slices packed together for one row block (their inputs stay in L2 side by side), so each
   /// output tile takes all of them while it is in L1 instead of one pass over the outputs per slice.
   int slices_per_block = 1;
   constexpr int panel_width() const { return vectors * lanes; }  ///< NR
+  constexpr bool exists() const { return rows > 0; }
 };
 
-/// AVX-512: tuned on an AMD EPYC Zen 5 core (48 KiB L1d, 1 MiB L2, full-width 512-bit FMA), where the
-/// 6 x 64 fp32 tile runs at ~97% of the FMA peak; 144 rows keep a 128-row recurrent batch in one row
-/// block, so the weight streams from L3 once per product. A depth block of 384 fp32 (a 96 KiB panel
-/// slice, which lives in L2 rather than L1) measured as fast as 256; three of them (K up to 1152, a
-/// 650 KiB input block) are packed together, so an output tile is read and written once for all three.
-/// AVX2: sized for 32 KiB L1d / 256 KiB L2 cores. See bench/bench_gemm.cpp.
-template <typename T>
-constexpr GemmTile gemm_tile(GemmKernel kernel) {
-  constexpr bool is_float = sizeof(T) == 4;
-  switch (kernel) {
-    case GemmKernel::Avx512: return is_float ? GemmTile{6, 4, 16, 144, 384, 3} : GemmTile{6, 4, 8, 144, 256, 2};
-    case GemmKernel::Avx2: return is_float ? GemmTile{6, 2, 8, 96, 256} : GemmTile{6, 2, 4, 96, 256};
-    default: return is_float ? GemmTile{4, 2, 8, 64, 256} : GemmTile{4, 2, 4, 64, 256};
+/// The tile of each key that has a kernel (performance.md has the measurements behind them); keys
+/// without a kernel get an empty tile (`exists()` false).
+constexpr GemmTile gemm_tile(const GemmKey& key) {
+  const bool same = key.input == key.weight && key.weight == key.accumulator;
+  const bool f32 = same && key.accumulator == Dtype::F32, f64 = same && key.accumulator == Dtype::F64;
+  if (!f32 && !f64) return GemmTile{0, 0, 0, 0, 1};
+  switch (key.isa) {
+    case GemmKernel::Avx512: return f32 ? GemmTile{6, 4, 16, 384, 3} : GemmTile{6, 4, 8, 256, 2};
+    case GemmKernel::Avx2: return f32 ? GemmTile{6, 2, 8, 256} : GemmTile{6, 2, 4, 256};
+    default: return f32 ? GemmTile{4, 2, 8, 256} : GemmTile{4, 2, 4, 256};
   }
 }
 
-/// Everything a kernel driver needs for `c = a * w^T + bias` (or `c += ...`), all sizes checked by
-/// the caller. `packed_weight` holds ceil(cols / NR) panels; panel `j` starts at `j * NR * depth` and
+/// The tile of the same-type kernel for `T` on `kernel`.
+template <typename T>
+constexpr GemmTile gemm_tile(GemmKernel kernel) {
+  return gemm_tile(gemm_key<GemmTypes<T>>(kernel));
+}
+
+/// The data cache sizes the CPU reports for one core, in bytes (Linux: sysconf, which reads CPUID on x86
+/// and the device tree or sysfs elsewhere). Where nothing is reported: 32 KiB and 1 MiB. Defining
+/// SEQNET_GEMM_L2_BYTES overrides the L2 size (cross-builds for a known target, experiments).
+struct CacheSizes {
+  Eigen::Index l1d;
+  Eigen::Index l2;
+};
+
+inline CacheSizes read_cache_sizes() {
+  CacheSizes sizes{32 * 1024, 1024 * 1024};
+#if defined(__linux__) && defined(_SC_LEVEL2_CACHE_SIZE)
+  const long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  if (l1 > 0) sizes.l1d = l1;
+  if (l2 > 0) sizes.l2 = l2;
+#endif
+#if defined(SEQNET_GEMM_L2_BYTES)
+  sizes.l2 = SEQNET_GEMM_L2_BYTES;
+#endif
+  return sizes;
+}
+
+/// This CPU's cache sizes, read once per process.
+inline const CacheSizes& cpu_cache_sizes() {
+  static const CacheSizes sizes = read_cache_sizes();
+  return sizes;
+}
+
+/// MC: input rows a kernel packs at a time, for an L2 of `l2_bytes`. The packed input block
+/// (`MC x depth_block x slices_per_block` inputs) takes 5/8 of the L2, leaving the rest to the weight
+/// panel slices streaming through and the output tiles; MC is the nearest multiple of the tile's rows,
+/// at least 8 tiles and at most 512 rows (beyond that the weight is already read from outside L2 less
+/// than once per 512 rows, and a tall product still splits into enough row blocks for threads).
+inline Eigen::Index gemm_row_block(const GemmKey& key, Eigen::Index l2_bytes) {
+  const GemmTile tile = gemm_tile(key);
+  if (!tile.exists()) return 1;
+  const Eigen::Index row_bytes =
+      Eigen::Index(tile.depth_block) * tile.slices_per_block * static_cast<Eigen::Index>(dtype_size(key.input));
+  const Eigen::Index fit = l2_bytes * 5 / 8 / row_bytes;
+  const Eigen::Index rounded = (fit + tile.rows / 2) / tile.rows * tile.rows;
+  const Eigen::Index lowest = Eigen::Index(8) * tile.rows, highest = 512 / tile.rows * tile.rows;
+  return rounded < lowest ? lowest : rounded > highest ? highest : rounded;
+}
+
+/// MC on this CPU.
+inline Eigen::Index gemm_row_block(const GemmKey& key) { return gemm_row_block(key, cpu_cache_sizes().l2); }
+
+/// Everything a kernel needs for `c = a * w^T + bias` (or `c += ...`), all sizes checked by the
+/// caller. `packed_weight` holds ceil(cols / NR) panels; panel `j` starts at `j * NR * depth` and
 /// stores, for each k, `width` consecutive output columns (`width` = NR, or the last panel's column
 /// count rounded up to whole vectors, zero-padded).
-template <typename T>
-struct GemmProblem {
-  const T* input;
+template <typename Types>
+struct GemmProblemOf {
+  using Input = typename Types::input;
+  using Weight = typename Types::weight;
+  using Accumulator = typename Types::accumulator;
+  const Input* input;
   Eigen::Index input_stride;
   Eigen::Index rows;   ///< M
   Eigen::Index depth;  ///< K
-  const T* packed_weight;
-  Eigen::Index cols;  ///< N
+  const Weight* packed_weight;
+  Eigen::Index cols;         ///< N
   Eigen::Index panel_begin;  ///< first weight panel to compute (a thread's share of the columns)
   Eigen::Index panel_end;    ///< one past the last
-  T* output;
+  Accumulator* output;
   Eigen::Index output_stride;
-  const T* bias;    ///< null: no bias
-  bool accumulate;  ///< add to `output` instead of overwriting it
-  T* workspace;     ///< 64-byte aligned, at least `packed_input_elements` elements
+  const Accumulator* bias;  ///< null: no bias
+  bool accumulate;          ///< add to `output` instead of overwriting it
+  Input* workspace;         ///< 64-byte aligned, at least `packed_input_elements` elements
+  Eigen::Index row_block;   ///< MC (`gemm_row_block`), a multiple of the tile's rows
+};
+template <typename T>
+using GemmProblem = GemmProblemOf<GemmTypes<T>>;
+
+/// The kernel of one key. Each kernels/gemm_<isa>.hpp specializes it for the element types it
+/// multiplies, with `static void pack_weight(const Weight*, N, K, stride, Weight* packed)` and
+/// `static void gemm(const GemmProblemOf<Types>&)`; a bf16 or int8 kernel is a sibling file adding its
+/// own specialization (and its tile to `gemm_tile`). Keys nobody specializes are not available.
+template <GemmKernel Isa, typename Types, typename Enable = void>
+struct GemmKernelImpl {
+  static constexpr bool available = false;
 };
 
 inline constexpr std::size_t gemm_alignment = 64;
 
 /// Elements of packed-input space a kernel needs for `rows x depth` inputs.
 template <typename T>
-constexpr Eigen::Index packed_input_elements(GemmKernel kernel, Eigen::Index rows, Eigen::Index depth) {
-  const GemmTile tile = gemm_tile<T>(kernel);
-  const Eigen::Index block_rows = rows < tile.row_block ? rows : tile.row_block;
+Eigen::Index packed_input_elements(GemmKernel kernel, Eigen::Index rows, Eigen::Index depth) {
+  const GemmKey key = gemm_key<GemmTypes<T>>(kernel);
+  const GemmTile tile = gemm_tile(key);
+  const Eigen::Index row_block = gemm_row_block(key);
+  const Eigen::Index block_rows = rows < row_block ? rows : row_block;
   const Eigen::Index rounded_rows = (block_rows + tile.rows - 1) / tile.rows * tile.rows;
   const Eigen::Index grouped_depth = Eigen::Index(tile.depth_block) * tile.slices_per_block;
   return rounded_rows * (depth < grouped_depth ? depth : grouped_depth);

@@ -132,10 +132,8 @@ struct HasPack6<V, std::void_t<decltype(V::has_pack6)>> : std::bool_constant<V::
 
 /// How a block of input rows is cut into register tiles: whole tiles of MR rows, then the rest. A short
 /// rest joins the last whole tile and the two are cut in nearly equal halves, since a tile of very few
-/// rows runs far below the full tile's rate per row (AVX-512 fp32: 1 row ~30%, 2 rows ~57%, 4 and 5 rows
-/// 90-97%): 7 rows as 4 + 3 (10% faster than 6 + 1), 14 as 6 + 4 + 4 (3% faster than 6 + 6 + 2). 8 rows
-/// stay 6 + 2, which measured 2% faster than 4 + 4. The count stays ceil(rows / MR), each tile packed MR
-/// rows apart. Tile heights never change a row's result (see micro_tile), so the cut may depend on the
+/// rows runs far below the full tile's rate per row (measurements: docs/performance.md, "Kernel design
+/// measurements"). The count stays ceil(rows / MR), each tile packed MR rows apart. Tile heights never change a row's result (see micro_tile), so the cut may depend on the
 /// row count.
 template <int MR>
 struct RowTiles {
@@ -235,8 +233,8 @@ SEQNET_GEMM_TARGET void gemm(const GemmProblem<T>& p) {
   const Eigen::Index slices = (p.depth + tile.depth_block - 1) / tile.depth_block;
   const Eigen::Index slice_depth = (p.depth + slices - 1) / slices;
   const Eigen::Index group_depth = slice_depth * tile.slices_per_block;
-  for (Eigen::Index row0 = 0; row0 < p.rows; row0 += tile.row_block) {
-    const Eigen::Index block_rows = p.rows - row0 < tile.row_block ? p.rows - row0 : tile.row_block;
+  for (Eigen::Index row0 = 0; row0 < p.rows; row0 += p.row_block) {
+    const Eigen::Index block_rows = p.rows - row0 < p.row_block ? p.rows - row0 : p.row_block;
     const RowTiles<MR> tiles(block_rows);
     const Eigen::Index tile_rows = tiles.count * MR;
     for (Eigen::Index g0 = 0; g0 < p.depth; g0 += group_depth) {
@@ -262,9 +260,8 @@ SEQNET_GEMM_TARGET void gemm(const GemmProblem<T>& p) {
           const T* a = p.workspace + tile_rows * (k0 - g0);
           // The weight slice taken next (the panel's next slice, or the next panel's first of this group)
           // is fetched into L2 while this one runs, a share per row tile: the hardware prefetcher sees
-          // each tile re-read the current slice from its start and does not run ahead into the next.
-          // Measured on deep slices only (K > 512 fp32 on AVX-512: LSTM 25x128x1024 2% faster, GRU 2%);
-          // with slices of 256 it cost ~1% (LSTM 100x64x512), so shallower slices leave it to the hardware.
+          // each tile re-read the current slice from its start and does not run ahead into the next. It
+          // pays on deep slices only (docs/performance.md, "Kernel design measurements").
           const bool prefetch_next = block_depth > 256;
           const T* next = !prefetch_next              ? nullptr
                           : k0 + slice_depth < g1     ? b + block_depth * vectors * L

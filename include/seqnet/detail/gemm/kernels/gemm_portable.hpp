@@ -69,3 +69,19 @@ struct Vec {
 #undef SEQNET_GEMM_TARGET
 
 }  // namespace seqnet::detail::gemm_portable
+
+namespace seqnet::detail {
+
+/// The portable kernel serves one type for input, weight and sums: float or double.
+template <typename T>
+struct GemmKernelImpl<GemmKernel::Portable, GemmTypes<T, T, T>,
+                      std::enable_if_t<std::is_same_v<T, float> || std::is_same_v<T, double>>> {
+  static constexpr bool available = true;
+  static void pack_weight(const T* weight, Eigen::Index out_features, Eigen::Index in_features, Eigen::Index stride,
+                          T* packed) {
+    gemm_portable::pack_weight<T>(weight, out_features, in_features, stride, packed);
+  }
+  static void gemm(const GemmProblem<T>& problem) { gemm_portable::gemm<T>(problem); }
+};
+
+}  // namespace seqnet::detail

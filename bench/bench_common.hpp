@@ -129,6 +129,16 @@ inline int& requested_threads() {
   return threads;
 }
 
+/// Whether seqnet's modules and cells are timed prepacked (the default: steady-state inference) or, with
+/// SEQNET_BENCH_PREPACK=0, packing their weights on every call.
+inline bool bench_prepack() {
+  static const bool prepack = [] {
+    const char* env = std::getenv("SEQNET_BENCH_PREPACK");
+    return env == nullptr || std::string(env) != "0";
+  }();
+  return prepack;
+}
+
 /// Every implementation gets the same numbers: weights drawn by seqnet's PyTorch-style initialisation
 /// and inputs/initial states from N(0, 1), all from one fixed seed per (model, case).
 inline std::uint64_t seed_for(Model model, const Case& c) {
@@ -224,8 +234,8 @@ class SeqnetModule {
   explicit SeqnetModule(const Case& c) : case_(c), generator_(seed_for(M, c)), module_(make(c, generator_)) {
     module_->eval();
     // Steady-state inference: the weights are packed once, as oneDNN's weight reorders are made once
-    // outside its timed loop. The accessors below are const, so they keep the freeze.
-    module_->prepack();
+    // outside its timed loop. The accessors below are const, so they keep it.
+    if (bench_prepack()) module_->prepack();
     const Index d0 = c.batch_first ? c.batch : c.seq, d1 = c.batch_first ? c.seq : c.batch;
     input_ = to_tensor3(normal_values<T>(generator_, c.seq * c.batch * c.input), d0, d1, c.input);
   }
@@ -279,7 +289,7 @@ class SeqnetCell {
     input_ = to_tensor2(normal_values<T>(generator_, c.batch * c.input), c.batch, c.input);
     h0_ = to_tensor2(normal_values<T>(generator_, c.batch * c.hidden), c.batch, c.hidden);
     if constexpr (M == Model::LSTM) c0_ = to_tensor2(normal_values<T>(generator_, c.batch * c.hidden), c.batch, c.hidden);
-    cell_->prepack();  // steady state, as for the modules
+    if (bench_prepack()) cell_->prepack();  // steady state, as for the modules
   }
 
   void run() const {

@@ -40,6 +40,25 @@ class Module {
   T* flat_parameters() noexcept { return params_.data(); }
   const T* flat_parameters() const noexcept { return params_.data(); }
 
+  /// Gradients with respect to the parameters (PyTorch's `p.grad`), under the same names and shapes and
+  /// in the same flat layout as the parameters. Backward passes add to them (they accumulate across
+  /// calls, as in PyTorch) until `zero_grad()`. The buffer is allocated, zero, at the first non-const
+  /// access; the const accessors throw `value_error` before that. Gradients are not parameters: writing
+  /// them keeps `parameter_version()` and a `prepack()`.
+  NamedParameters<T> named_gradients() { return params_.named_gradients(); }
+  NamedParameters<const T> named_gradients() const { return params_.named_gradients(); }
+  /// One gradient by parameter name; an unknown name throws `key_error`.
+  Parameter<T> gradient(const std::string& name) { return params_.gradient(name); }
+  Parameter<const T> gradient(const std::string& name) const { return params_.gradient(name); }
+  /// All gradients back to back, in `flat_parameters()` order.
+  T* flat_gradients() { return params_.gradients(); }
+  const T* flat_gradients() const { return params_.gradients(); }
+  bool has_gradients() const noexcept { return params_.has_gradients(); }
+  /// Sets every gradient to zero (PyTorch's `zero_grad()`, whose default `set_to_none=True` frees them
+  /// instead; the results of later backward passes are the same, and keeping the buffer keeps training
+  /// steps allocation-free).
+  void zero_grad() { params_.zero_gradients(); }
+
   /// Changes whenever the parameters may have been written: at every writable accessor call (and so at
   /// every load) and at `touch_parameters()`. Caches of derived forms (packed weights) compare it.
   std::uint64_t parameter_version() const noexcept { return params_.version(); }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -108,6 +109,30 @@ class ParameterStore {
   /// Starts a new version: the values may have been written through a view obtained earlier.
   void touch() noexcept { version_ = next_version(); }
 
+  /// Gradients: a second buffer with the parameters' layout, names and shapes (PyTorch's `.grad`),
+  /// allocated at the first writable access and zero until a backward pass adds to it. Writing
+  /// gradients never changes `version()`.
+  bool has_gradients() const noexcept { return !grads_.empty() || table_.total_size == 0; }
+  NamedParameters<T> named_gradients() { return named_impl<T>(gradients()); }
+  NamedParameters<const T> named_gradients() const { return named_impl<const T>(gradients()); }
+  Parameter<T> gradient(const std::string& name) { return get_impl<T>(gradients(), name); }
+  Parameter<const T> gradient(const std::string& name) const { return get_impl<const T>(gradients(), name); }
+  T* gradients() {
+    if (grads_.empty()) grads_.assign(values_.size(), T(0));
+    return grads_.data();
+  }
+  const T* gradients() const {
+    SEQNET_CHECK(value_error, has_gradients(), "'", owner_,
+                 "' has no gradients yet: call backward, zero_grad() or a non-const gradient accessor first");
+    return grads_.data();
+  }
+  /// Sets every gradient to zero (PyTorch's `zero_grad()`; the buffer is kept, so this never allocates
+  /// after the first call).
+  void zero_gradients() {
+    T* g = gradients();
+    std::fill(g, g + table_.total_size, T(0));
+  }
+
  private:
   template <typename U>
   NamedParameters<U> named_impl(U* base) const {
@@ -131,6 +156,7 @@ class ParameterStore {
   std::string owner_;
   ParameterTable table_;
   std::vector<T> values_;
+  std::vector<T> grads_;  ///< empty until first needed
   std::uint64_t version_ = next_version();
 };
 

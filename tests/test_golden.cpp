@@ -21,6 +21,7 @@
 #include <seqnet/seqnet.hpp>
 
 #include "golden_io.hpp"
+#include "golden_modules.hpp"
 
 #ifndef SEQNET_GOLDEN_DIR
 #error "SEQNET_GOLDEN_DIR must name the tests/golden directory"
@@ -33,33 +34,7 @@ namespace {
 constexpr std::size_t GOLDEN_MIN_CASES = 125;
 
 using golden::Precision;
-
-std::string hex(double v) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%a (%.17g)", v, v);
-  return buffer;
-}
-
-std::string shape_str(const std::vector<std::int64_t>& dims) {
-  return seqnet::Shape(std::vector<seqnet::Index>(dims.begin(), dims.end())).str();
-}
-
-/// Worst errors over every output element compared for one dtype and file.
-struct ErrorStats {
-  std::size_t cases_compared = 0;
-  std::size_t elements = 0;
-  double max_abs = 0.0;
-  double max_rel = 0.0;    ///< |a - b| / |b| over elements with b != 0
-  double max_ratio = 0.0;  ///< |a - b| / (rtol |b| + atol): <= 1 passes
-  std::string max_rel_where;
-  std::string max_ratio_where;
-};
-
-template <typename T>
-ErrorStats& stats(const std::string& prefix) {
-  static std::map<std::string, ErrorStats> s;
-  return s[prefix];
-}
+using namespace golden_modules;
 
 /// Cases of tools/gen_golden_nonfinite.py (NaN, infinite and saturating values), per dtype.
 constexpr std::size_t NONFINITE_MIN_CASES = 22;
@@ -75,117 +50,6 @@ const golden::File& golden_file(const std::string& prefix) {
   return it->second;
 }
 
-/// Equal, or both NaN (the non-finite cases store NaN inputs and parameters).
-bool same(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
-
-/// A stored tensor as a seqnet tensor of scalar `T`. For float the stored values must be exactly
-/// representable (the generator writes float32 tensors), so nothing is rounded on the way in.
-template <typename T, int R>
-seqnet::Tensor<T, R> to_tensor(const golden::Tensor& g) {
-  INFO("tensor " << g.name << " " << shape_str(g.shape));
-  REQUIRE(g.rank() == static_cast<std::size_t>(R));
-  Eigen::array<seqnet::Index, R> dims;
-  for (int i = 0; i < R; ++i) dims[static_cast<std::size_t>(i)] = static_cast<seqnet::Index>(g.shape[static_cast<std::size_t>(i)]);
-  seqnet::Tensor<T, R> t(dims);
-  REQUIRE(static_cast<std::size_t>(t.size()) == g.values.size());
-  std::size_t inexact = 0;
-  for (std::size_t i = 0; i < g.values.size(); ++i) {
-    const T value = static_cast<T>(g.values[i]);
-    if (!same(static_cast<double>(value), g.values[i])) ++inexact;
-    t.data()[i] = value;
-  }
-  REQUIRE(inexact == 0);
-  return t;
-}
-
-/// Checks repr and named_parameters() (names, order, shapes) against PyTorch's, then loads PyTorch's values.
-template <typename T, typename Module>
-void check_structure_and_load(Module& module, const golden::Case& c) {
-  CHECK(module.repr() == c.repr);
-
-  std::vector<std::string> names, expected_names;
-  for (const auto& entry : module.named_parameters()) names.push_back(entry.first);
-  for (const auto& p : c.params) expected_names.push_back(p.name);
-  REQUIRE(names == expected_names);
-
-  std::size_t total = 0;
-  for (const auto& stored : c.params) {
-    INFO("parameter " << stored.name);
-    seqnet::Parameter<T> p = module.parameter(stored.name);
-    REQUIRE(p.dimensions().str() == shape_str(stored.shape));
-    if (stored.rank() == 1) {
-      p.assign(to_tensor<T, 1>(stored));
-    } else {
-      REQUIRE(stored.rank() == 2);
-      p.assign(to_tensor<T, 2>(stored));
-    }
-    total += stored.values.size();
-  }
-  REQUIRE(static_cast<std::size_t>(module.num_parameters()) == total);
-
-  // Read everything back through named_parameters(): the copy must be bit-exact and complete.
-  std::size_t k = 0, mismatched = 0;
-  for (const auto& entry : module.named_parameters()) {
-    const golden::Tensor& stored = c.params[k++];
-    REQUIRE(static_cast<std::size_t>(entry.second.size()) == stored.values.size());
-    for (std::size_t i = 0; i < stored.values.size(); ++i)
-      if (!same(static_cast<double>(entry.second.data()[i]), stored.values[i])) ++mismatched;
-  }
-  REQUIRE(mismatched == 0);
-
-  if (c.mode == "eval") {
-    module.eval();
-  } else {
-    REQUIRE(c.mode == "train");
-    REQUIRE(module.is_training());  // seqnet, like PyTorch, starts in training mode
-  }
-}
-
-template <typename T, int R>
-void compare(const char* what, const seqnet::Tensor<T, R>& actual, const golden::Tensor* expected, ErrorStats& s,
-             const std::string& case_name) {
-  INFO("output " << what);
-  REQUIRE(expected != nullptr);
-  REQUIRE(seqnet::shape(actual).str() == shape_str(expected->shape));
-  const double rtol = Precision<T>::rtol, atol = Precision<T>::atol;
-  std::size_t failures = 0, worst = 0;
-  double worst_ratio = -1.0;
-  for (std::size_t i = 0; i < expected->values.size(); ++i) {
-    const double a = static_cast<double>(actual.data()[i]);
-    const double b = expected->values[i];
-    // PyTorch's NaN must stay NaN and its infinities the same infinity; everything else within tolerance.
-    const bool special = std::isnan(b) || std::isinf(b);
-    const double diff = special ? (std::isnan(a) == std::isnan(b) && (std::isnan(b) || a == b) ? 0.0 : HUGE_VAL)
-                                : std::fabs(a - b);
-    const double bound = special ? 1.0 : rtol * std::fabs(b) + atol;
-    const bool ok = diff <= bound;  // false for NaN
-    if (!ok) ++failures;
-    const double ratio = ok ? diff / bound : (std::isnan(diff) ? HUGE_VAL : diff / bound);
-    if (ratio > worst_ratio) {
-      worst_ratio = ratio;
-      worst = i;
-    }
-    const std::string where = case_name + " " + what + "[" + std::to_string(i) + "]";
-    if (diff > s.max_abs || std::isnan(diff)) s.max_abs = std::isnan(diff) ? HUGE_VAL : diff;
-    if (b != 0.0 && (diff / std::fabs(b) > s.max_rel || std::isnan(diff))) {
-      s.max_rel = std::isnan(diff) ? HUGE_VAL : diff / std::fabs(b);
-      s.max_rel_where = where;
-    }
-    if (ratio > s.max_ratio) {
-      s.max_ratio = ratio;
-      s.max_ratio_where = where;
-    }
-  }
-  s.elements += expected->values.size();
-  if (!expected->values.empty()) {
-    const double a = static_cast<double>(actual.data()[worst]), b = expected->values[worst];
-    INFO("worst element " << worst << ": seqnet " << hex(a) << ", torch " << hex(b) << ", |diff| " << std::fabs(a - b)
-                          << ", allowed " << rtol * std::fabs(b) + atol);
-    INFO(failures << " of " << expected->values.size() << " elements outside rtol " << rtol << ", atol " << atol);
-    CHECK(failures == 0);
-  }
-}
-
 /// The stored inputs must be exactly `x` or `x, h0` (plus `c0` for LSTM), and the stored outputs exactly `names`.
 void check_tensor_names(const golden::Case& c, bool lstm, const std::vector<std::string>& output_names) {
   std::vector<std::string> inputs, outputs;
@@ -197,14 +61,6 @@ void check_tensor_names(const golden::Case& c, bool lstm, const std::vector<std:
   if (state && lstm) expected_inputs.push_back("c0");
   REQUIRE(inputs == expected_inputs);
   REQUIRE(outputs == output_names);
-}
-
-/// Every stored option must be one the module type has, so none is silently ignored.
-void check_option_keys(const golden::Case& c, std::vector<std::string> keys) {
-  std::vector<std::string> stored;
-  for (const auto& kv : c.options) stored.push_back(kv.first);
-  std::sort(keys.begin(), keys.end());
-  REQUIRE(stored == keys);
 }
 
 /// RNNCell and GRUCell: `h1 = cell(x[, h0])`.
@@ -230,27 +86,20 @@ void run_hidden_state_cell(const golden::Case& c, Cell& cell, ErrorStats& s) {
 
 template <typename T, int R>
 void run_rnn_cell(const golden::Case& c, ErrorStats& s) {
-  check_option_keys(c, {"input_size", "hidden_size", "bias", "nonlinearity"});
-  seqnet::RNNCell<T> cell(seqnet::RNNCellOptions(c.int_option("input_size"), c.int_option("hidden_size"))
-                              .bias(c.bool_option("bias"))
-                              .nonlinearity(seqnet::nonlinearity_from_string(c.option("nonlinearity"))));
+  seqnet::RNNCell<T> cell = golden_modules::make_rnn_cell<T>(c);
   run_hidden_state_cell<T, R>(c, cell, s);
 }
 
 template <typename T, int R>
 void run_gru_cell(const golden::Case& c, ErrorStats& s) {
-  check_option_keys(c, {"input_size", "hidden_size", "bias"});
-  seqnet::GRUCell<T> cell(
-      seqnet::GRUCellOptions(c.int_option("input_size"), c.int_option("hidden_size")).bias(c.bool_option("bias")));
+  seqnet::GRUCell<T> cell = golden_modules::make_gru_cell<T>(c);
   run_hidden_state_cell<T, R>(c, cell, s);
 }
 
 template <typename T, int R>
 void run_lstm_cell(const golden::Case& c, ErrorStats& s) {
-  check_option_keys(c, {"input_size", "hidden_size", "bias"});
   check_tensor_names(c, true, {"h1", "c1"});
-  seqnet::LSTMCell<T> cell(
-      seqnet::LSTMCellOptions(c.int_option("input_size"), c.int_option("hidden_size")).bias(c.bool_option("bias")));
+  seqnet::LSTMCell<T> cell = golden_modules::make_lstm_cell<T>(c);
   check_structure_and_load<T>(cell, c);
   const auto x = to_tensor<T, R>(*c.find_input("x"));
   seqnet::LSTMState<T, R> hc;
@@ -276,12 +125,6 @@ void run_lstm_cell(const golden::Case& c, ErrorStats& s) {
   compare("c1 (frozen, forward_into)", state.second, c.find_output("c1"), s, c.name);
 }
 
-/// A packed-sequence case's lengths and enforce_sorted flag.
-seqnet::SequenceLengths lengths_of(const golden::Case& c) {
-  std::vector<seqnet::Index> values(c.lengths.begin(), c.lengths.end());
-  return seqnet::SequenceLengths(std::move(values)).enforce_sorted(c.enforce_sorted);
-}
-
 /// RNN and GRU: `(out, h_n) = module(x[, h0])`, or `module(x, lengths[, h0])` for a packed-sequence case.
 template <typename T, int R, typename Module>
 void run_hidden_state_module(const golden::Case& c, Module& module, ErrorStats& s) {
@@ -302,42 +145,20 @@ void run_hidden_state_module(const golden::Case& c, Module& module, ErrorStats& 
 
 template <typename T, int R>
 void run_rnn(const golden::Case& c, ErrorStats& s) {
-  check_option_keys(c, {"input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first", "dropout",
-                        "bidirectional"});
-  seqnet::RNN<T> rnn(seqnet::RNNOptions(c.int_option("input_size"), c.int_option("hidden_size"))
-                         .num_layers(c.int_option("num_layers"))
-                         .nonlinearity(seqnet::nonlinearity_from_string(c.option("nonlinearity")))
-                         .bias(c.bool_option("bias"))
-                         .batch_first(c.bool_option("batch_first"))
-                         .dropout(c.float_option("dropout"))
-                         .bidirectional(c.bool_option("bidirectional")));
+  seqnet::RNN<T> rnn = golden_modules::make_rnn<T>(c);
   run_hidden_state_module<T, R>(c, rnn, s);
 }
 
 template <typename T, int R>
 void run_gru(const golden::Case& c, ErrorStats& s) {
-  check_option_keys(c, {"input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional"});
-  seqnet::GRU<T> gru(seqnet::GRUOptions(c.int_option("input_size"), c.int_option("hidden_size"))
-                         .num_layers(c.int_option("num_layers"))
-                         .bias(c.bool_option("bias"))
-                         .batch_first(c.bool_option("batch_first"))
-                         .dropout(c.float_option("dropout"))
-                         .bidirectional(c.bool_option("bidirectional")));
+  seqnet::GRU<T> gru = golden_modules::make_gru<T>(c);
   run_hidden_state_module<T, R>(c, gru, s);
 }
 
 template <typename T, int R>
 void run_lstm(const golden::Case& c, ErrorStats& s) {
-  check_option_keys(c, {"input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional",
-                        "proj_size"});
   check_tensor_names(c, true, {"out", "h_n", "c_n"});
-  seqnet::LSTM<T> lstm(seqnet::LSTMOptions(c.int_option("input_size"), c.int_option("hidden_size"))
-                           .num_layers(c.int_option("num_layers"))
-                           .bias(c.bool_option("bias"))
-                           .batch_first(c.bool_option("batch_first"))
-                           .dropout(c.float_option("dropout"))
-                           .bidirectional(c.bool_option("bidirectional"))
-                           .proj_size(c.int_option("proj_size")));
+  seqnet::LSTM<T> lstm = golden_modules::make_lstm<T>(c);
   check_structure_and_load<T>(lstm, c);
   const auto x = to_tensor<T, R>(*c.find_input("x"));
   typename seqnet::LSTM<T>::template Output<R> result;

@@ -241,9 +241,12 @@ TEMPLATE_TEST_CASE("PackedWeight repacks in place, copies, and checks its inputs
     CHECK(weight.out_features() == N - 10);
 
     std::vector<T> out(static_cast<std::size_t>(M * N));
+    // A product checks the workspace against what its own kernel needs (packed_linear_workspace_size
+    // bounds every kernel's need).
+    CHECK(copy.workspace_elements(M) <= static_cast<Index>(workspace.size()));
     CHECK_THROWS_AS(seqnet::detail::packed_linear<T>(ConstRowsView<T>{input.data(), M, K, K}, copy, nullptr,
                                                      RowsView<T>{out.data(), M, N, N}, workspace.data(),
-                                                     static_cast<Index>(workspace.size()) - 1),
+                                                     copy.workspace_elements(M) - 1),
                     std::invalid_argument);
     CHECK_THROWS_AS(seqnet::detail::packed_linear<T>(ConstRowsView<T>{input.data(), M, K - 1, K}, copy, nullptr,
                                                      RowsView<T>{out.data(), M, N, N}, workspace.data(),

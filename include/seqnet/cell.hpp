@@ -9,6 +9,7 @@
 #include "detail/rnn/recurrent_module.hpp"
 #include "module.hpp"
 #include "options.hpp"
+#include "recurrent_tape.hpp"
 #include "state.hpp"
 
 namespace seqnet {
@@ -68,6 +69,46 @@ class CellModule : public RecurrentModule<T> {
     this->run_plan(call.dims, nullptr, io);
   }
 
+  /// `run`, recorded into `tape`.
+  template <int R>
+  Result<R> run_train(RecurrentTape<T>& tape, const Tensor<T, R>& input, const TensorArg<T>* h0,
+                      const TensorArg<T>* c0) const {
+    const RecurrentSpec& spec = this->spec_;
+    const bool lstm = spec.kind == CellKind::LSTM;
+    const CallShape call = cell_call(spec, shape(input), h0 != nullptr ? &h0->shape : nullptr,
+                                     c0 != nullptr ? &c0->shape : nullptr);
+    Result<R> result{make_tensor<T, R>(call.h), lstm ? make_tensor<T, R>(call.c) : Tensor<T, R>()};
+    StackIO<T> io;
+    io.input = input.data();
+    io.h0 = h0 != nullptr ? h0->data : nullptr;
+    io.c0 = c0 != nullptr ? c0->data : nullptr;
+    io.output = result.h.data();
+    io.h_n = result.h.data();
+    io.c_n = lstm ? result.c.data() : nullptr;
+    this->run_plan_recorded(call, shape(input), io, tape);
+    return result;
+  }
+
+  /// Gradients of the step recorded in `tape`, given those at h' and (null: zero) at c'.
+  template <int R>
+  InputGradients<T, R> run_backward(RecurrentTape<T>& tape, const Tensor<T, R>& grad_h, const TensorArg<T>* grad_c) {
+    const CallShape& call = this->recorded_call(tape);
+    this->check_gradient_shape("grad_h", shape(grad_h), call.h);
+    if (grad_c != nullptr) this->check_gradient_shape("grad_c", grad_c->shape, call.c);
+    const bool lstm = this->spec_.kind == CellKind::LSTM;
+    InputGradients<T, R> grads{make_tensor<T, R>(this->recorded_input_shape(tape)), make_tensor<T, R>(call.h),
+                               lstm ? make_tensor<T, R>(call.c) : Tensor<T, R>()};
+    // The step's output is its new hidden state: the gradient at h' arrives as the output's.
+    StackGradIO<T> io;
+    io.grad_output = grad_h.data();
+    io.grad_c_n = grad_c != nullptr ? grad_c->data : nullptr;
+    io.grad_input = grads.input.data();
+    io.grad_h0 = grads.h0.data();
+    io.grad_c0 = lstm ? grads.c0.data() : nullptr;
+    this->backward_recorded(tape, io);
+    return grads;
+  }
+
  private:
   std::string bias_name(const char* name) const {
     SEQNET_CHECK(key_error, this->spec_.bias, "'", this->spec_.name(), "' was built with bias=False and has no ", name);
@@ -113,6 +154,23 @@ class HiddenStateCell : public CellModule<T> {
   void forward_into(const Tensor<T, R>& input, const Tensor<T, RH>& hx, Tensor<T, R>& h_out) const {
     const auto h = tensor_arg(hx);
     this->template run_into<R>(input, &h, nullptr, h_out, nullptr);
+  }
+
+  /// Training step: as `forward`, and records into `tape` what `backward` needs.
+  template <int R>
+  Tensor<T, R> forward_train(RecurrentTape<T>& tape, const Tensor<T, R>& input) const {
+    return this->run_train(tape, input, nullptr, nullptr).h;
+  }
+  template <int R, int RH>
+  Tensor<T, R> forward_train(RecurrentTape<T>& tape, const Tensor<T, R>& input, const Tensor<T, RH>& hx) const {
+    const auto h = tensor_arg(hx);
+    return this->run_train(tape, input, &h, nullptr).h;
+  }
+  /// Backpropagation through the step recorded in `tape`, from the gradient at h'. Adds the parameter
+  /// gradients to `named_gradients()` and returns those at the input and at hx.
+  template <int R>
+  InputGradients<T, R> backward(RecurrentTape<T>& tape, const Tensor<T, R>& grad_h) {
+    return this->run_backward(tape, grad_h, nullptr);
   }
 
  protected:
@@ -196,6 +254,27 @@ class LSTMCell : public detail::CellModule<T> {
   template <int R>
   void forward_into(const Tensor<T, R>& input, LSTMState<T, R>& out) const {
     this->template run_into<R>(input, nullptr, nullptr, out.first, &out.second);
+  }
+
+  /// Training step: as `forward`, and records into `tape` what `backward` needs.
+  template <int R>
+  LSTMState<T, R> forward_train(RecurrentTape<T>& tape, const Tensor<T, R>& input) const {
+    return unpack(this->run_train(tape, input, nullptr, nullptr));
+  }
+  template <int R>
+  LSTMState<T, R> forward_train(RecurrentTape<T>& tape, const Tensor<T, R>& input, const LSTMStateRef<T>& state) const {
+    return unpack(this->run_train(tape, input, &state.h_arg(), &state.c_arg()));
+  }
+  /// Backpropagation through the step recorded in `tape`, from the gradient at h' (and at c'; omitted:
+  /// zero). The ranks are the step's (`[batch, hidden]` or `[hidden]`). Adds the parameter gradients to `named_gradients()` and returns those at the input, h and c.
+  template <int R>
+  InputGradients<T, R> backward(RecurrentTape<T>& tape, const Tensor<T, R>& grad_h) {
+    return this->run_backward(tape, grad_h, nullptr);
+  }
+  template <int R, int RC>
+  InputGradients<T, R> backward(RecurrentTape<T>& tape, const Tensor<T, R>& grad_h, const Tensor<T, RC>& grad_c) {
+    const auto c = detail::tensor_arg(grad_c);
+    return this->run_backward(tape, grad_h, &c);
   }
 
  private:

@@ -7,6 +7,7 @@
 #include "detail/rnn/recurrent_module.hpp"
 #include "module.hpp"
 #include "options.hpp"
+#include "recurrent_tape.hpp"
 #include "sequence_lengths.hpp"
 #include "state.hpp"
 
@@ -44,6 +45,48 @@ class StackedModule : public RecurrentModule<T> {
     io.c_n = lstm ? result.c_n.data() : nullptr;
     this->run_plan(call.dims, call.has_lengths ? &call.packed : nullptr, io);
     return result;
+  }
+
+  /// `run`, recorded into `tape`.
+  template <int R>
+  Result<R> run_train(RecurrentTape<T>& tape, const Tensor<T, R>& input, const TensorArg<T>* h0,
+                      const TensorArg<T>* c0, const SequenceLengths* lengths = nullptr) const {
+    const bool lstm = this->spec_.kind == CellKind::LSTM;
+    const CallShape call = module_call(this->spec_, shape(input), h0 != nullptr ? &h0->shape : nullptr,
+                                       c0 != nullptr ? &c0->shape : nullptr, lengths);
+    Result<R> result{make_tensor<T, R>(call.output), make_tensor<T, R>(call.h),
+                     lstm ? make_tensor<T, R>(call.c) : Tensor<T, R>()};
+    StackIO<T> io;
+    io.input = input.data();
+    io.h0 = h0 != nullptr ? h0->data : nullptr;
+    io.c0 = c0 != nullptr ? c0->data : nullptr;
+    io.output = result.output.data();
+    io.h_n = result.h_n.data();
+    io.c_n = lstm ? result.c_n.data() : nullptr;
+    this->run_plan_recorded(call, shape(input), io, tape);
+    return result;
+  }
+
+  /// Gradients of the call recorded in `tape`, given those at its output and (null: zero) at h_n, c_n.
+  template <int R>
+  InputGradients<T, R> run_backward(RecurrentTape<T>& tape, const Tensor<T, R>& grad_output,
+                                    const TensorArg<T>* grad_h_n, const TensorArg<T>* grad_c_n) {
+    const CallShape& call = this->recorded_call(tape);
+    this->check_gradient_shape("grad_output", shape(grad_output), call.output);
+    if (grad_h_n != nullptr) this->check_gradient_shape("grad_h_n", grad_h_n->shape, call.h);
+    if (grad_c_n != nullptr) this->check_gradient_shape("grad_c_n", grad_c_n->shape, call.c);
+    const bool lstm = this->spec_.kind == CellKind::LSTM;
+    InputGradients<T, R> grads{make_tensor<T, R>(this->recorded_input_shape(tape)), make_tensor<T, R>(call.h),
+                               lstm ? make_tensor<T, R>(call.c) : Tensor<T, R>()};
+    StackGradIO<T> io;
+    io.grad_output = grad_output.data();
+    io.grad_h_n = grad_h_n != nullptr ? grad_h_n->data : nullptr;
+    io.grad_c_n = grad_c_n != nullptr ? grad_c_n->data : nullptr;
+    io.grad_input = grads.input.data();
+    io.grad_h0 = grads.h0.data();
+    io.grad_c0 = lstm ? grads.c0.data() : nullptr;
+    this->backward_recorded(tape, io);
+    return grads;
   }
 };
 
@@ -94,6 +137,43 @@ class HiddenStateModule : public StackedModule<T> {
   std::pair<Tensor<T, R>, Tensor<T, R>> operator()(const Tensor<T, R>& input, const SequenceLengths& lengths,
                                                    const Tensor<T, RH>& h0) const {
     return forward(input, lengths, h0);
+  }
+
+  /// Training forward: as `forward`, and records into `tape` what `backward` needs.
+  template <int R>
+  std::pair<Tensor<T, R>, Tensor<T, R>> forward_train(RecurrentTape<T>& tape, const Tensor<T, R>& input) const {
+    return unpack(this->run_train(tape, input, nullptr, nullptr));
+  }
+  template <int R, int RH>
+  std::pair<Tensor<T, R>, Tensor<T, R>> forward_train(RecurrentTape<T>& tape, const Tensor<T, R>& input,
+                                                      const Tensor<T, RH>& h0) const {
+    const auto h = tensor_arg(h0);
+    return unpack(this->run_train(tape, input, &h, nullptr));
+  }
+  template <int R>
+  std::pair<Tensor<T, R>, Tensor<T, R>> forward_train(RecurrentTape<T>& tape, const Tensor<T, R>& input,
+                                                      const SequenceLengths& lengths) const {
+    return unpack(this->run_train(tape, input, nullptr, nullptr, &lengths));
+  }
+  template <int R, int RH>
+  std::pair<Tensor<T, R>, Tensor<T, R>> forward_train(RecurrentTape<T>& tape, const Tensor<T, R>& input,
+                                                      const SequenceLengths& lengths, const Tensor<T, RH>& h0) const {
+    const auto h = tensor_arg(h0);
+    return unpack(this->run_train(tape, input, &h, nullptr, &lengths));
+  }
+
+  /// Backpropagation through the call recorded in `tape`, from the gradient at its `output` (and at
+  /// `h_n`; omitted: zero). Adds the parameter gradients to `named_gradients()` and returns those at the
+  /// input and at h0. Works in eval mode too (no dropout then).
+  template <int R>
+  InputGradients<T, R> backward(RecurrentTape<T>& tape, const Tensor<T, R>& grad_output) {
+    return this->run_backward(tape, grad_output, nullptr, nullptr);
+  }
+  template <int R, int RH>
+  InputGradients<T, R> backward(RecurrentTape<T>& tape, const Tensor<T, R>& grad_output,
+                                const Tensor<T, RH>& grad_h_n) {
+    const auto h = tensor_arg(grad_h_n);
+    return this->run_backward(tape, grad_output, &h, nullptr);
   }
 
  protected:
@@ -202,6 +282,38 @@ class LSTM : public detail::StackedModule<T> {
                     const Tensor<T, RC>& c0) const {
     return forward(input, lengths, LSTMStateRef<T>(h0, c0));
   }
+  /// Training forward: as `forward`, and records into `tape` what `backward` needs.
+  template <int R>
+  Output<R> forward_train(RecurrentTape<T>& tape, const Tensor<T, R>& input) const {
+    return unpack(this->run_train(tape, input, nullptr, nullptr));
+  }
+  template <int R>
+  Output<R> forward_train(RecurrentTape<T>& tape, const Tensor<T, R>& input, const LSTMStateRef<T>& state) const {
+    return unpack(this->run_train(tape, input, &state.h_arg(), &state.c_arg()));
+  }
+  template <int R>
+  Output<R> forward_train(RecurrentTape<T>& tape, const Tensor<T, R>& input, const SequenceLengths& lengths) const {
+    return unpack(this->run_train(tape, input, nullptr, nullptr, &lengths));
+  }
+  template <int R>
+  Output<R> forward_train(RecurrentTape<T>& tape, const Tensor<T, R>& input, const SequenceLengths& lengths,
+                          const LSTMStateRef<T>& state) const {
+    return unpack(this->run_train(tape, input, &state.h_arg(), &state.c_arg(), &lengths));
+  }
+
+  /// Backpropagation through the call recorded in `tape`, from the gradient at its `output` (and at
+  /// `(h_n, c_n)`; omitted: zero). Adds the parameter gradients to `named_gradients()` and returns those
+  /// at the input, h0 and c0. Works in eval mode too (no dropout then).
+  template <int R>
+  InputGradients<T, R> backward(RecurrentTape<T>& tape, const Tensor<T, R>& grad_output) {
+    return this->run_backward(tape, grad_output, nullptr, nullptr);
+  }
+  template <int R>
+  InputGradients<T, R> backward(RecurrentTape<T>& tape, const Tensor<T, R>& grad_output,
+                                const LSTMStateRef<T>& grad_state) {
+    return this->run_backward(tape, grad_output, &grad_state.h_arg(), &grad_state.c_arg());
+  }
+
   template <int R>
   Output<R> operator()(const Tensor<T, R>& input) const {
     return forward(input);

@@ -171,7 +171,11 @@ class PreparedLinear {
   /// Sizes the buffers for products of up to `max_rows` rows.
   void reserve(Index max_rows) {
     if (packed_) {
-      ensure_size(workspace_, packed_linear_workspace_size<T>(std::max<Index>(max_rows, 1), k_));
+      if (max_rows > reserved_rows_ || k_ != reserved_depth_) {
+        ensure_size(workspace_, packed_linear_workspace_size<T>(std::max<Index>(max_rows, 1), k_));
+        reserved_rows_ = max_rows;
+        reserved_depth_ = k_;
+      }
     } else if (!fallback_ || max_rows > rows_) {
       // A weight used once (a cell step) may take the matrix-vector shortcut for one row; a reused one
       // keeps its rows independent of the row count, as the packed kernel does.
@@ -219,6 +223,7 @@ class PreparedLinear {
 
  private:
   Index n_ = 0, k_ = 0, rows_ = 0;
+  Index reserved_rows_ = -1, reserved_depth_ = -1;  ///< what `workspace_` is sized for (packed)
   bool packed_ = false;
   bool reused_ = true;
   PackedWeight<std::conditional_t<packable, T, float>> weight_;

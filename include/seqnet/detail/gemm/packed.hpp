@@ -130,17 +130,19 @@ class PackedWeight {
 
  public:
   /// An empty weight to be packed later, laid out for `kernel`.
-  explicit PackedWeight(GemmKernel kernel = GemmKernel::Auto) : kernel_(resolve(kernel)) {}
+  explicit PackedWeight(GemmKernel kernel = GemmKernel::Auto)
+      : kernel_(resolve(kernel)), blocking_(gemm_blocking<T>(kernel_)) {}
   /// Packs `weight` (`out_features` rows of `in_features` elements, rows `stride` apart).
   PackedWeight(const T* weight, Eigen::Index out_features, Eigen::Index in_features, Eigen::Index stride,
                GemmKernel kernel = GemmKernel::Auto)
-      : kernel_(resolve(kernel)) {
+      : kernel_(resolve(kernel)), blocking_(gemm_blocking<T>(kernel_)) {
     pack(weight, out_features, in_features, stride);
   }
-  PackedWeight(const PackedWeight& other) : kernel_(other.kernel_) { copy_from(other); }
+  PackedWeight(const PackedWeight& other) : kernel_(other.kernel_), blocking_(other.blocking_) { copy_from(other); }
   PackedWeight& operator=(const PackedWeight& other) {
     if (this != &other) {
       kernel_ = other.kernel_;
+      blocking_ = other.blocking_;
       copy_from(other);
     }
     return *this;
@@ -169,7 +171,15 @@ class PackedWeight {
   Eigen::Index in_features() const { return in_features_; }    ///< K
   GemmKernel kernel() const { return kernel_; }                ///< the kernel its layout is for
   /// Input rows the kernel packs at a time: the unit in which a tall product splits its rows.
-  Eigen::Index row_block() const { return gemm_row_block(gemm_key<GemmTypes<T>>(kernel_)); }
+  Eigen::Index row_block() const { return blocking_.row_block; }
+  /// Workspace elements a product with this weight on `rows` input rows needs (see
+  /// `packed_linear_workspace_size`, which covers every kernel).
+  Eigen::Index workspace_elements(Eigen::Index rows) const {
+    const Eigen::Index block_rows = rows < blocking_.row_block ? rows : blocking_.row_block;
+    const Eigen::Index rounded_rows = (block_rows + blocking_.tile_rows - 1) / blocking_.tile_rows * blocking_.tile_rows;
+    const Eigen::Index depth = in_features_ < blocking_.grouped_depth ? in_features_ : blocking_.grouped_depth;
+    return rounded_rows * depth + static_cast<Eigen::Index>(gemm_alignment / sizeof(T));
+  }
   const T* data() const { return storage_.get(); }
 
  private:
@@ -213,6 +223,7 @@ class PackedWeight {
   }
 
   GemmKernel kernel_;
+  GemmBlocking blocking_;
   Eigen::Index out_features_ = 0;
   Eigen::Index in_features_ = 0;
   Eigen::Index capacity_ = 0;
@@ -248,7 +259,8 @@ void packed_linear_panels(typename NoDeduce<ConstRowsView<T>>::type in, const Pa
     }
     return;
   }
-  if (workspace_size < packed_linear_workspace_size<T>(M, K))
+  // The weight's own kernel is all this product needs (packed_linear_workspace_size covers every kernel).
+  if (workspace_size < weight.workspace_elements(M))
     throw std::invalid_argument("packed_linear: workspace smaller than packed_linear_workspace_size()");
 
   void* aligned = workspace;

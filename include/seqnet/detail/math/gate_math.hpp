@@ -196,4 +196,55 @@ SEQNET_HOST_DEVICE void pointwise_element(const PointwiseArgs<T>& a, Index row, 
   gate_element(a, row, unit, [&](int g) { return a.gh[row * a.ld_gh + g * a.hidden + unit]; });
 }
 
+/// Operands of the pointwise half of one step's backward pass for `rows` batch rows and `hidden` units
+/// (the inverse of `PointwiseArgs`). Row-major, with the given leading dimensions.
+template <typename T>
+struct PointwiseBackwardArgs {
+  CellKind kind = CellKind::RNN;
+  bool relu = false;
+  Index rows = 0;
+  Index hidden = 0;
+  const T* record = nullptr;  ///< [rows, R*hidden]: what the forward step recorded
+  const T* h_prev = nullptr;  ///< [rows, hidden] (GRU)
+  Index ld_h_prev = 0;
+  const T* c_prev = nullptr;  ///< [rows, hidden] (LSTM), contiguous
+  const T* c_next = nullptr;  ///< [rows, hidden] (LSTM), contiguous
+  /// [rows, hidden]: the gradient at the step's h' (before the projection); overwritten with the
+  /// gradient that reaches h_prev directly (GRU's `z h_prev`, zero otherwise), which the caller then adds
+  /// `d_h W_hh` to.
+  T* dh = nullptr;
+  Index ld_dh = 0;
+  T* dc = nullptr;    ///< [rows, hidden] (LSTM), contiguous: gradient at c' in, at c_prev out
+  T* d_x = nullptr;   ///< [rows, G*hidden]: gradients at the input-side pre-activations
+  Index ld_dx = 0;
+  T* d_h = nullptr;   ///< [rows, G*hidden]: at the hidden-side pre-activations
+  Index ld_dh_gates = 0;
+  T* h_full = nullptr;  ///< [rows, hidden] or null: receives o * tanh(c') (LSTM with projection)
+  Index ld_h_full = 0;
+};
+
+/// Unit `unit` of row `row` of a step's pointwise backward: `gate_backward` on the recorded gates.
+template <typename T>
+SEQNET_HOST_DEVICE void pointwise_backward_element(const PointwiseBackwardArgs<T>& a, Index row, Index unit) {
+  const int gates = gates_of(a.kind), recorded = recorded_gates(a.kind);
+  const Index H = a.hidden;
+  T record[max_gates], d_x[max_gates], d_h[max_gates];
+  for (int g = 0; g < recorded; ++g) record[g] = a.record[row * recorded * H + g * H + unit];
+  const bool lstm = a.kind == CellKind::LSTM;
+  const T h_prev = a.kind == CellKind::GRU ? a.h_prev[row * a.ld_h_prev + unit] : T(0);
+  const T c_prev = lstm ? a.c_prev[row * H + unit] : T(0);
+  const T c_next = lstm ? a.c_next[row * H + unit] : T(0);
+  T* dh = a.dh + row * a.ld_dh + unit;
+  T dc_prev = T(0);
+  const T direct = gate_backward(a.kind, a.relu, record, h_prev, c_prev, c_next, *dh,
+                                 lstm ? a.dc[row * H + unit] : T(0), d_x, d_h, &dc_prev);
+  *dh = direct;
+  if (lstm) a.dc[row * H + unit] = dc_prev;
+  if (a.h_full != nullptr) a.h_full[row * a.ld_h_full + unit] = record[3] * tanh_of(c_next);
+  for (int g = 0; g < gates; ++g) {
+    a.d_x[row * a.ld_dx + g * H + unit] = d_x[g];
+    a.d_h[row * a.ld_dh_gates + g * H + unit] = d_h[g];
+  }
+}
+
 }  // namespace seqnet::detail

@@ -79,6 +79,29 @@ struct WeightUse {
   bool tiny = false;
 };
 
+/// `c = a b` (or `c += a b`) for row-major `a [m, k]`, `b [k, n]`: the backward pass's products.
+template <typename T>
+void multiply_nn(Index m, Index n, Index k, const T* a, Index lda, const T* b, Index ldb, T* c, Index ldc,
+                 bool accumulate) {
+  if (m == 0 || n == 0) return;
+  auto out = matrix_view(c, m, n, ldc);
+  if (k == 0) {
+    if (!accumulate) out.setZero();
+    return;
+  }
+  if (accumulate) {
+    out.noalias() += matrix_view(a, m, k, lda) * matrix_view(b, k, n, ldb);
+  } else {
+    out.noalias() = matrix_view(a, m, k, lda) * matrix_view(b, k, n, ldb);
+  }
+}
+
+template <typename T>
+void add_matrix_rows(const T* src, Index lds, T* dst, Index ldd, Index rows, Index cols) {
+  for (Index r = 0; r < rows; ++r)
+    for (Index j = 0; j < cols; ++j) dst[r * ldd + j] += src[r * lds + j];
+}
+
 /// Everything the CPU backend keeps between calls of one module (or stream): the packed weights, tagged
 /// with the parameter version they were packed from, and the buffers, sized for the largest call so far,
 /// so a steady-state call allocates nothing.
@@ -214,6 +237,24 @@ class CpuTeam {
     sync();
   }
 
+  // The backward pass's operations (plan.hpp `backward`). They run on the team's first thread; the
+  // others wait at the barrier, so the results do not depend on the thread count.
+  void add_rows(const T* src, Index lds, T* dst, Index ldd, Index rows, Index cols) {
+    if (thread_ == 0) add_matrix_rows(src, lds, dst, ldd, rows, cols);
+    sync();
+  }
+  void gemm_nn(Index m, Index n, Index k, const T* a, Index lda, const T* b, Index ldb, T* c, Index ldc,
+               bool accumulate) {
+    if (thread_ == 0) multiply_nn(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+    sync();
+  }
+  void pointwise_backward(const PointwiseBackwardArgs<T>& a) {
+    const auto [r0, r1] = share(a.rows);
+    for (Index row = r0; row < r1; ++row)
+      for (Index unit = 0; unit < a.hidden; ++unit) pointwise_backward_element(a, row, unit);
+    sync();
+  }
+
  private:
   using Mode = typename CpuWorkspace<T>::Mode;
 
@@ -253,6 +294,23 @@ class CpuBackend {
   }
   void dropout(const T* src, T* dst, Index count, double p, Generator& generator, T* mask) {
     dropout_into(src, dst, count, p, generator, mask);
+  }
+
+  void gemm_nn(Index m, Index n, Index k, const T* a, Index lda, const T* b, Index ldb, T* c, Index ldc,
+               bool accumulate) {
+    multiply_nn(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+  }
+  void gemm_tn(Index m, Index n, Index k, const T* a, Index lda, const T* b, Index ldb, T* c, Index ldc) {
+    if (m == 0 || n == 0 || k == 0) return;
+    matrix_view(c, m, n, ldc).noalias() +=
+        matrix_view(a, k, m, lda).transpose() * matrix_view(b, k, n, ldb);
+  }
+  void column_sums(Index rows, Index cols, const T* a, Index lda, T* out) {
+    if (rows == 0 || cols == 0) return;
+    Eigen::Map<RowVector<T>>(out, cols) += matrix_view(a, rows, cols, lda).colwise().sum();
+  }
+  void multiply(T* data, const T* factors, Index count) {
+    for (Index i = 0; i < count; ++i) data[i] *= factors[i];
   }
 
   /// Runs `body(dir, team)` for each direction of `layer`: both at once on two threads when each carries
@@ -305,6 +363,15 @@ void run_on_cpu(const StackPlan<T>& plan, const RecurrentSpec& spec, const Param
   CpuBackend<T> backend(workspace, mode);
   plan.run(backend, params, io, workspace.buffer.data(), packed != nullptr ? packed->sorted_indices.data() : nullptr,
            training, generator, tape);
+}
+
+/// The backward pass of a recorded call on the CPU (plan.hpp `backward`), with `workspace` (at least
+/// `plan.backward_workspace_size()` elements) as scratch. One thread per direction for now.
+template <typename T>
+void backward_on_cpu(const StackPlan<T>& plan, const T* params, const PackedBatch* packed, const StackGradIO<T>& io,
+                     CpuWorkspace<T>& workspace, T* scratch, TapeView<T> tape) {
+  CpuBackend<T> backend(workspace, CpuWorkspace<T>::Mode::OneShot);
+  plan.backward(backend, params, io, scratch, packed != nullptr ? packed->sorted_indices.data() : nullptr, tape);
 }
 
 /// A module's own workspace, reused by its forward calls so that repeated calls stop allocating.

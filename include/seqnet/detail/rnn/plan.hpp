@@ -71,6 +71,21 @@ struct StackIO {
   T* c_n = nullptr;
 };
 
+/// Raw-pointer interface of a backward pass, in the layouts of `StackIO`: the gradients arriving at the
+/// forward's results (`grad_h_n`/`grad_c_n` null: zero), and where the gradients of its inputs go.
+/// `grad_input`, `grad_h0` and (LSTM) `grad_c0` are overwritten; `grad_params` (the parameters' flat
+/// layout) is added to, as PyTorch accumulates `.grad`.
+template <typename T>
+struct StackGradIO {
+  const T* grad_output = nullptr;
+  const T* grad_h_n = nullptr;
+  const T* grad_c_n = nullptr;
+  T* grad_input = nullptr;
+  T* grad_h0 = nullptr;
+  T* grad_c0 = nullptr;
+  T* grad_params = nullptr;
+};
+
 /// Copies `from` into `to` with the batch rows of every step reordered: `to` row i is `from` row
 /// `order[i]` (`inverse` false), or `to` row `order[i]` is `from` row i (`inverse` true).
 template <typename T>
@@ -204,6 +219,22 @@ struct WorkspaceLayout {
   Index total = 0;
 };
 
+/// Element offsets of the backward pass's workspace (besides the tape and the gradients).
+struct BackwardLayout {
+  Index d_gx[2] = {0, 0};      ///< [seq * batch, G*H] per direction: gradients at the input-side pre-activations
+  Index d_gh[2] = {0, 0};      ///< [seq * batch, G*H]: at the hidden-side ones
+  Index h_prev[2] = {0, 0};    ///< [seq * batch, H_out]: each step's previous h (for the W_hh gradient)
+  Index h_full[2] = {0, 0};    ///< [seq * batch, H]: h before the projection (LSTMP)
+  Index dh_total[2] = {0, 0};  ///< [seq * batch, H_out]: gradient at each step's h (LSTMP, for W_hr)
+  Index dh[2] = {0, 0};        ///< [batch, H_out]: gradient flowing back through h
+  Index dc[2] = {0, 0};        ///< [batch, H]: through c (LSTM)
+  Index c_prev[2] = {0, 0};    ///< [batch, H]: a step's previous c (LSTM)
+  Index dh_full[2] = {0, 0};   ///< [batch, H]: gradient at h before the projection (LSTMP)
+  Index between_layers[2] = {0, 0};
+  Index sorted_grad_output = 0, sorted_grad_input = 0, sorted_grad_h = 0, sorted_grad_c = 0;
+  Index total = 0;
+};
+
 /// A forward pass of a stacked module (or a cell: one step, one layer) on given dimensions: computes its
 /// workspace once, then `run` issues every operation on a backend without allocating.
 template <typename T>
@@ -236,10 +267,13 @@ class StackPlan {
       ws_.sorted_c = take(spec.kind == CellKind::LSTM ? stacked * B * H : 0);
     }
     ws_.total = next;
+
   }
 
   /// Elements of workspace `run` needs.
   Index workspace_size() const { return ws_.total; }
+  /// Elements of workspace `backward` needs.
+  Index backward_workspace_size() const { return backward_layout().total; }
   const SequenceDims& dims() const { return dims_; }
   /// Whether `run` needs the batch order (`packed->sorted_indices`) in backend memory.
   bool permuted() const { return packed_ != nullptr && packed_->permuted; }
@@ -287,7 +321,248 @@ class StackPlan {
     if (c != nullptr) backend.permute(c, io.c_n, order, LD, B, H, false, true);
   }
 
+  /// The gradients of a recorded `run` (same plan, its tape in `tape`): backpropagation through time,
+  /// layers from the top, each direction's steps in the reverse of their forward order, the sequential
+  /// part (`dh_{t-1} = dG_t W_hh`) in the loop and the input and weight gradients as a few products over
+  /// all steps after it. `order` as for `run`. Backend operations beyond the forward's:
+  ///   gemm_nn(m, n, k, a, lda, b, ldb, c, ldc, accumulate)  c (+)= a b      (a [m, k], b [k, n])
+  ///   gemm_tn(m, n, k, a, lda, b, ldb, c, ldc)              c += a^T b      (a [k, m], b [k, n])
+  ///   column_sums(rows, cols, a, lda, out)                  out += sum of a's rows
+  ///   multiply(data, factors, count)                        data *= factors, element-wise
+  /// and on a direction team: add_rows(src, lds, dst, ldd, rows, cols) (dst += src), gemm_nn, and
+  /// pointwise_backward(PointwiseBackwardArgs<T>).
+  template <typename Backend>
+  void backward(Backend& backend, const T* params, const StackGradIO<T>& io, T* workspace, const Index* order,
+                TapeView<T> tape) const {
+    if (dims_.batch == 0) return;
+    const BackwardLayout bw = backward_layout();
+    if (!permuted()) {
+      backward_layers(backend, bw, params, io, workspace, tape);
+      return;
+    }
+    const RecurrentSpec& spec = *spec_;
+    const Index S = dims_.seq_len, B = dims_.batch, LD = spec.num_layers * spec.directions();
+    const Index width = spec.directions() * spec.output_size(), H = spec.hidden_size, H_out = spec.output_size();
+    const bool bf = dims_.batch_first, lstm = spec.kind == CellKind::LSTM;
+    T* grad_output = workspace + bw.sorted_grad_output;
+    T* grad_input = workspace + bw.sorted_grad_input;
+    // Each layer-direction reads its slot of dh_n before it writes the same slot of dh_0, and no other
+    // slot, so both share one buffer.
+    T* grad_h = workspace + bw.sorted_grad_h;
+    T* grad_c = lstm ? workspace + bw.sorted_grad_c : nullptr;
+    backend.permute(io.grad_output, grad_output, order, S, B, width, bf, false);
+    StackGradIO<T> sorted{grad_output, nullptr, nullptr, grad_input, grad_h, grad_c, io.grad_params};
+    if (io.grad_h_n != nullptr) {
+      backend.permute(io.grad_h_n, grad_h, order, LD, B, H_out, false, false);
+      sorted.grad_h_n = grad_h;
+    }
+    if (lstm && io.grad_c_n != nullptr) {
+      backend.permute(io.grad_c_n, grad_c, order, LD, B, H, false, false);
+      sorted.grad_c_n = grad_c;
+    }
+    backward_layers(backend, bw, params, sorted, workspace, tape);
+    backend.permute(grad_input, io.grad_input, order, S, B, spec.input_size, bf, true);
+    backend.permute(grad_h, io.grad_h0, order, LD, B, H_out, false, true);
+    if (lstm) backend.permute(grad_c, io.grad_c0, order, LD, B, H, false, true);
+  }
+
  private:
+  /// The backward pass's workspace, laid out as the forward's (computed on demand: an inference call
+  /// never pays for it).
+  BackwardLayout backward_layout() const {
+    const RecurrentSpec& spec = *spec_;
+    const Index S = dims_.seq_len, B = dims_.batch, G = spec.gate_size(), H = spec.hidden_size;
+    const Index H_out = spec.output_size(), width = spec.directions() * H_out;
+    BackwardLayout bw;
+    Index next = 0;
+    auto take = [&next](Index count) {
+      const Index at = next;
+      next += (count + 63) / 64 * 64;
+      return at;
+    };
+
+    for (Index dir = 0; dir < spec.directions(); ++dir) {
+      const bool projecting = spec.proj_size > 0, lstm = spec.kind == CellKind::LSTM;
+      bw.d_gx[dir] = take(S * B * G);
+      bw.d_gh[dir] = take(S * B * G);
+      bw.h_prev[dir] = take(S * B * H_out);
+      bw.h_full[dir] = take(projecting ? S * B * H : 0);
+      bw.dh_total[dir] = take(projecting ? S * B * H_out : 0);
+      bw.dh[dir] = take(B * H_out);
+      bw.dc[dir] = take(lstm ? B * H : 0);
+      bw.c_prev[dir] = take(lstm ? B * H : 0);
+      bw.dh_full[dir] = take(projecting ? B * H : 0);
+    }
+    for (Index i = 0; i < std::min<Index>(spec.num_layers - 1, 2); ++i) bw.between_layers[i] = take(S * B * width);
+    if (permuted()) {
+      const Index stacked = spec.num_layers * spec.directions();
+      bw.sorted_grad_output = take(S * B * width);
+      bw.sorted_grad_input = take(S * B * spec.input_size);
+      bw.sorted_grad_h = take(stacked * B * H_out);
+      bw.sorted_grad_c = take(spec.kind == CellKind::LSTM ? stacked * B * H : 0);
+    }
+    bw.total = next;
+    return bw;
+  }
+
+  template <typename Backend>
+  void backward_layers(Backend& backend, const BackwardLayout& bw, const T* params, const StackGradIO<T>& io,
+                       T* workspace, TapeView<T> tape) const {
+    const RecurrentSpec& spec = *spec_;
+    const Index S = dims_.seq_len, B = dims_.batch, D = spec.directions(), L = spec.num_layers;
+    const Index width = D * spec.output_size();
+    const TapeLayout& record = *tape.layout;
+    const T* d_out = io.grad_output;
+    for (Index layer = L - 1; layer >= 0; --layer) {
+      T* d_in = layer == 0 ? io.grad_input : workspace + bw.between_layers[(layer - 1) % 2];
+      backend.for_each_direction(spec, dims_, layer, [&](Index dir, auto& team) {
+        direction_backward(team, bw, params, layer, dir, d_out, io, workspace, tape);
+      });
+      for (Index dir = 0; dir < D; ++dir) weight_gradients(backend, bw, params, layer, dir, d_in, io, workspace, tape);
+      if (layer > 0) {
+        // d_in is the gradient at what layer `layer` read: the previous output after dropout.
+        const T* mask = tape.at(record.mask[static_cast<std::size_t>(layer - 1)]);
+        if (mask != nullptr) backend.multiply(d_in, mask, S * B * width);
+        d_out = d_in;
+      }
+    }
+  }
+
+  /// The sequential part of one layer-direction's backward pass: per step (in the reverse of the
+  /// forward's order), the gradient at h' (from the layer above and from the next step), the
+  /// projection's, the gates' (`pointwise_backward`) and `dh_prev = dG_h W_hh`. Stores each step's gate
+  /// gradients and previous h for `weight_gradients`.
+  template <typename Team>
+  void direction_backward(Team& team, const BackwardLayout& bw, const T* params, Index layer, Index dir, const T* d_out,
+                          const StackGradIO<T>& io, T* workspace, TapeView<T> tape) const {
+    const RecurrentSpec& spec = *spec_;
+    const Index S = dims_.seq_len, B = dims_.batch, G = spec.gate_size(), H = spec.hidden_size;
+    const Index H_out = spec.output_size(), D = spec.directions(), width = D * H_out;
+    const Index index = layer * D + dir, out_col = dir * H_out;
+    const bool reverse = dir == 1, bf = dims_.batch_first;
+    const bool lstm = spec.kind == CellKind::LSTM, projecting = spec.proj_size > 0;
+    const TapeLayout& record = *tape.layout;
+    const auto slot = static_cast<std::size_t>(index);
+    const DirectionOffsets& offsets = layout_->directions[slot];
+    const Index* batch_sizes = packed_ != nullptr ? packed_->batch_sizes.data() : nullptr;
+
+    const SequenceBuffer<const T> grad_out{d_out, S, B, width, bf};
+    const SequenceBuffer<const T> output{tape.at(record.output[static_cast<std::size_t>(layer)]), S, B, width, bf};
+    const SequenceBuffer<T> d_gx{workspace + bw.d_gx[dir], S, B, G, bf};
+    const SequenceBuffer<T> d_gh{workspace + bw.d_gh[dir], S, B, G, bf};
+    const SequenceBuffer<T> h_prev{workspace + bw.h_prev[dir], S, B, H_out, bf};
+    const SequenceBuffer<T> h_full{workspace + bw.h_full[dir], S, B, H, bf};
+    const SequenceBuffer<T> dh_total{workspace + bw.dh_total[dir], S, B, H_out, bf};
+    T* dh = workspace + bw.dh[dir];
+    T* dc = lstm ? workspace + bw.dc[dir] : nullptr;
+    T* c_prev = lstm ? workspace + bw.c_prev[dir] : nullptr;
+    T* dh_full = projecting ? workspace + bw.dh_full[dir] : nullptr;
+    const T* h0 = tape.at(record.h0[slot]);
+    const T* c0 = lstm ? tape.at(record.c0[slot]) : nullptr;
+    const T* c_history = lstm ? tape.at(record.c[slot]) : nullptr;
+    const T* gates = tape.at(record.gates[slot]);
+    const T* weight_hh = params + offsets.weight_hh;
+    const T* weight_hr = projecting ? params + offsets.weight_hr : nullptr;
+    const Index recorded = recorded_gates(spec.kind) * H;
+
+    if (batch_sizes != nullptr) {
+      // Finished rows take no step: their rows of the per-step buffers must add nothing to the products.
+      team.zero(d_gx.data, S * B * G);
+      team.zero(d_gh.data, S * B * G);
+      team.zero(h_prev.data, S * B * H_out);
+      if (projecting) {
+        team.zero(h_full.data, S * B * H);
+        team.zero(dh_total.data, S * B * H_out);
+      }
+    }
+    if (io.grad_h_n != nullptr) {
+      team.copy_rows(io.grad_h_n + index * B * H_out, H_out, dh, H_out, B, H_out);
+    } else {
+      team.zero(dh, B * H_out);
+    }
+    if (lstm) {
+      if (io.grad_c_n != nullptr) {
+        team.copy_rows(io.grad_c_n + index * B * H, H, dc, H, B, H);
+      } else {
+        team.zero(dc, B * H);
+      }
+    }
+
+    PointwiseBackwardArgs<T> pointwise;
+    pointwise.kind = spec.kind;
+    pointwise.relu = spec.nonlinearity == Nonlinearity::Relu;
+    pointwise.hidden = H;
+    pointwise.ld_h_prev = h_prev.ld();
+    pointwise.c_prev = c_prev;
+    pointwise.dc = dc;
+    pointwise.ld_dx = d_gx.ld();
+    pointwise.ld_dh_gates = d_gh.ld();
+    pointwise.ld_h_full = h_full.ld();
+    pointwise.dh = projecting ? dh_full : dh;
+    pointwise.ld_dh = projecting ? H : H_out;
+    for (Index i = 0; i < S; ++i) {
+      const Index t = reverse ? i : S - 1 - i;
+      const Index rows = batch_sizes != nullptr ? batch_sizes[t] : B;
+      if (rows == 0) continue;
+      // The step the forward took just before this one; a packed batch's rows that had none started from h0.
+      const bool has_previous = reverse ? t + 1 < S : t > 0;
+      const Index previous = reverse ? t + 1 : t - 1;
+      const Index continued =
+          !has_previous ? 0 : std::min(rows, batch_sizes != nullptr ? batch_sizes[previous] : B);
+      if (continued > 0) team.copy_rows(output.at(previous, out_col), output.ld(), h_prev.at(t), h_prev.ld(), continued, H_out);
+      if (rows > continued)
+        team.copy_rows(h0 + continued * H_out, H_out, h_prev.at(t) + continued * h_prev.ld(), h_prev.ld(),
+                       rows - continued, H_out);
+      if (lstm) {
+        if (continued > 0) team.copy_rows(c_history + previous * B * H, H, c_prev, H, continued, H);
+        if (rows > continued) team.copy_rows(c0 + continued * H, H, c_prev + continued * H, H, rows - continued, H);
+      }
+
+      team.add_rows(grad_out.at(t, out_col), grad_out.ld(), dh, H_out, rows, H_out);
+      if (projecting) {
+        team.copy_rows(dh, H_out, dh_total.at(t), dh_total.ld(), rows, H_out);
+        team.gemm_nn(rows, H, H_out, dh, H_out, weight_hr, H, dh_full, H, false);
+      }
+      pointwise.rows = rows;
+      pointwise.record = gates + t * B * recorded;
+      pointwise.h_prev = h_prev.at(t);
+      pointwise.c_next = lstm ? c_history + t * B * H : nullptr;
+      pointwise.d_x = d_gx.at(t);
+      pointwise.d_h = d_gh.at(t);
+      pointwise.h_full = projecting ? h_full.at(t) : nullptr;
+      team.pointwise_backward(pointwise);
+      // `pointwise_backward` left the gradient that reaches h_prev directly in `pointwise.dh` (GRU's z
+      // term; zero otherwise). With a projection that is dh_full, and dh is rebuilt from the product.
+      team.gemm_nn(rows, H_out, G, d_gh.at(t), d_gh.ld(), weight_hh, H_out, dh, H_out, !projecting);
+    }
+    team.copy_rows(dh, H_out, io.grad_h0 + index * B * H_out, H_out, B, H_out);
+    if (lstm) team.copy_rows(dc, H, io.grad_c0 + index * B * H, H, B, H);
+  }
+
+  /// One layer-direction's products over all steps, after its loop: the gradient at the layer's input
+  /// (added to `d_in` for the second direction) and the weight and bias gradients.
+  template <typename Backend>
+  void weight_gradients(Backend& backend, const BackwardLayout& bw, const T* params, Index layer, Index dir, T* d_in,
+                        const StackGradIO<T>& io, T* workspace, TapeView<T> tape) const {
+    const RecurrentSpec& spec = *spec_;
+    const Index rows = dims_.seq_len * dims_.batch, G = spec.gate_size(), H = spec.hidden_size;
+    const Index H_out = spec.output_size(), in_width = spec.layer_input_size(layer);
+    const DirectionOffsets& offsets = layout_->directions[static_cast<std::size_t>(layer * spec.directions() + dir)];
+    const T* input = tape.at(tape.layout->input[static_cast<std::size_t>(layer)]);
+    const T* d_gx = workspace + bw.d_gx[dir];
+    const T* d_gh = workspace + bw.d_gh[dir];
+    T* grads = io.grad_params;
+    // Every buffer here is the whole sequence in the call's layout: row r of each is the same (step, row).
+    backend.gemm_nn(rows, in_width, G, d_gx, G, params + offsets.weight_ih, in_width, d_in, in_width, dir > 0);
+    backend.gemm_tn(G, in_width, rows, d_gx, G, input, in_width, grads + offsets.weight_ih, in_width);
+    backend.gemm_tn(G, H_out, rows, d_gh, G, workspace + bw.h_prev[dir], H_out, grads + offsets.weight_hh, H_out);
+    if (offsets.bias_ih >= 0) backend.column_sums(rows, G, d_gx, G, grads + offsets.bias_ih);
+    if (offsets.bias_hh >= 0) backend.column_sums(rows, G, d_gh, G, grads + offsets.bias_hh);
+    if (spec.proj_size > 0)
+      backend.gemm_tn(H_out, H, rows, workspace + bw.dh_total[dir], H_out, workspace + bw.h_full[dir], H,
+                      grads + offsets.weight_hr, H);
+  }
+
   template <typename Backend>
   void run_layers(Backend& backend, const T* params, const StackIO<T>& io, T* workspace, bool training,
                   Generator& generator, TapeView<T> tape) const {

@@ -8,6 +8,7 @@
 
 #include "../../module.hpp"
 #include "../../random.hpp"
+#include "../../recurrent_tape.hpp"
 #include "cpu_backend.hpp"
 #include "layout.hpp"
 #include "plan.hpp"
@@ -84,6 +85,61 @@ class RecurrentModule : public Module<T> {
     const WeightUse use = weight_use();
     workspace_.with([&](CpuWorkspace<T>& workspace) {
       run_on_cpu(plan, spec_, layout_, this->params_.data(), packed, io, this->training_, generator(), workspace, use);
+    });
+  }
+
+  /// The call `tape` recorded, after checking that this module recorded it and has not changed since.
+  const CallShape& recorded_call(const RecurrentTape<T>& tape) const {
+    SEQNET_CHECK(value_error, tape.owner_ != nullptr, spec_.name(), ".backward: the tape holds no recorded forward call");
+    SEQNET_CHECK(value_error, tape.owner_ == this, spec_.name(),
+                 ".backward: the tape was recorded by another module (or by this module before it was moved)");
+    SEQNET_CHECK(value_error, tape.version_ == this->params_.version(), spec_.name(),
+                 ".backward: the parameters were written, or accessed for writing, after forward_train recorded "
+                 "this tape; record it again (PyTorch: one of the variables needed for gradient computation has "
+                 "been modified by an inplace operation)");
+    return tape.call_;
+  }
+  static const Shape& recorded_input_shape(const RecurrentTape<T>& tape) noexcept { return tape.input_shape_; }
+  /// A gradient must have the shape of what it is the gradient of.
+  static void check_gradient_shape(const char* what, const Shape& given, const Shape& expected) {
+    SEQNET_CHECK(shape_error, given == expected, what, " has shape ", given.str(), ", expected ", expected.str(),
+                 " (the shape of the recorded call's result)");
+  }
+
+  /// Runs the plan of one checked call and records it into `tape` for `run_backward`.
+  void run_plan_recorded(const CallShape& call, const Shape& input_shape, const StackIO<T>& io,
+                         RecurrentTape<T>& tape) const {
+    tape.owner_ = nullptr;  // stays unrecorded if the call throws
+    tape.call_ = call;      // copy-assigned: reuses the tape's vectors at an unchanged shape
+    tape.input_shape_ = input_shape;
+    tape.training_ = this->training_;
+    const PackedBatch* packed = call.has_lengths ? &tape.call_.packed : nullptr;
+    const StackPlan<T> plan(spec_, layout_, tape.call_.dims, packed);
+    tape.layout_ = plan.tape_layout(this->training_);
+    ensure_size(tape.data_, tape.layout_.total);
+    const TapeView<T> view{&tape.layout_, tape.data_.data()};
+    WeightUse use = weight_use();
+    use.tiny = false;
+    workspace_.with([&](CpuWorkspace<T>& workspace) {
+      run_on_cpu(plan, spec_, layout_, this->params_.data(), packed, io, this->training_, generator(), workspace, use,
+                 view);
+    });
+    tape.owner_ = this;
+    tape.version_ = this->params_.version();
+  }
+
+  /// The backward pass of the call recorded in `tape`; `io.grad_params` is set here (the module's
+  /// gradients, which it adds to).
+  void backward_recorded(RecurrentTape<T>& tape, StackGradIO<T> io) {
+    recorded_call(tape);
+    const PackedBatch* packed = tape.call_.has_lengths ? &tape.call_.packed : nullptr;
+    const StackPlan<T> plan(spec_, layout_, tape.call_.dims, packed);
+    ensure_size(tape.scratch_, plan.backward_workspace_size());
+    io.grad_params = this->params_.gradients();
+    const TapeView<T> view{&tape.layout_, tape.data_.data()};
+    const T* params = std::as_const(this->params_).data();
+    workspace_.with([&](CpuWorkspace<T>& workspace) {
+      backward_on_cpu(plan, params, packed, io, workspace, tape.scratch_.data(), view);
     });
   }
 

@@ -159,6 +159,27 @@ inline Eigen::Index gemm_row_block(const GemmKey& key, Eigen::Index l2_bytes) {
 /// MC on this CPU.
 inline Eigen::Index gemm_row_block(const GemmKey& key) { return gemm_row_block(key, cpu_cache_sizes().l2); }
 
+/// What sizes a kernel's packed input block, per same-type kernel for `T` on this CPU.
+struct GemmBlocking {
+  Eigen::Index row_block;      ///< MC
+  Eigen::Index tile_rows;      ///< MR
+  Eigen::Index grouped_depth;  ///< KC times the slices packed together
+};
+
+inline GemmBlocking blocking_of(const GemmKey& key) {
+  const GemmTile tile = gemm_tile(key);
+  return {gemm_row_block(key), tile.rows, Eigen::Index(tile.depth_block) * tile.slices_per_block};
+}
+
+/// The blocking of each kernel (indexed by `GemmKernel`), derived once: products ask for it on every call.
+template <typename T>
+const GemmBlocking& gemm_blocking(GemmKernel kernel) {
+  static const GemmBlocking table[4] = {GemmBlocking{1, 1, 1}, blocking_of(gemm_key<GemmTypes<T>>(GemmKernel::Portable)),
+                                        blocking_of(gemm_key<GemmTypes<T>>(GemmKernel::Avx2)),
+                                        blocking_of(gemm_key<GemmTypes<T>>(GemmKernel::Avx512))};
+  return table[static_cast<int>(kernel)];
+}
+
 /// Everything a kernel needs for `c = a * w^T + bias` (or `c += ...`), all sizes checked by the
 /// caller. `packed_weight` holds ceil(cols / NR) panels; panel `j` starts at `j * NR * depth` and
 /// stores, for each k, `width` consecutive output columns (`width` = NR, or the last panel's column
@@ -200,13 +221,10 @@ inline constexpr std::size_t gemm_alignment = 64;
 /// Elements of packed-input space a kernel needs for `rows x depth` inputs.
 template <typename T>
 Eigen::Index packed_input_elements(GemmKernel kernel, Eigen::Index rows, Eigen::Index depth) {
-  const GemmKey key = gemm_key<GemmTypes<T>>(kernel);
-  const GemmTile tile = gemm_tile(key);
-  const Eigen::Index row_block = gemm_row_block(key);
-  const Eigen::Index block_rows = rows < row_block ? rows : row_block;
-  const Eigen::Index rounded_rows = (block_rows + tile.rows - 1) / tile.rows * tile.rows;
-  const Eigen::Index grouped_depth = Eigen::Index(tile.depth_block) * tile.slices_per_block;
-  return rounded_rows * (depth < grouped_depth ? depth : grouped_depth);
+  const GemmBlocking& b = gemm_blocking<T>(kernel);
+  const Eigen::Index block_rows = rows < b.row_block ? rows : b.row_block;
+  const Eigen::Index rounded_rows = (block_rows + b.tile_rows - 1) / b.tile_rows * b.tile_rows;
+  return rounded_rows * (depth < b.grouped_depth ? depth : b.grouped_depth);
 }
 
 }  // namespace seqnet::detail

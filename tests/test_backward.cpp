@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: MIT
+// Backward golden tests: seqnet's gradients against torch.autograd (tools/gen_golden_grad.py writes
+// tests/golden/grad_float64.txt and grad_float32.txt). For every recorded case the module is built and loaded
+// as in test_golden.cpp, `forward_train` runs on PyTorch's inputs, `backward` on the gradients PyTorch fed
+// its results, and every gradient (input, h0, c0, every parameter) must match PyTorch's element by element.
+#include <catch2/catch.hpp>
+
+#include <cstddef>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <seqnet/seqnet.hpp>
+
+#include "golden_io.hpp"
+#include "golden_modules.hpp"
+
+#ifndef SEQNET_GOLDEN_DIR
+#error "SEQNET_GOLDEN_DIR must name the tests/golden directory"
+#endif
+
+namespace {
+
+using namespace golden_modules;
+
+/// Cases tools/gen_golden_grad.py writes per dtype; fewer fail the test, so missing data cannot pass.
+constexpr std::size_t GRAD_MIN_CASES = 124;
+
+/// Gradients sum more terms than forward results: fp64 within 1e-9 relative, fp32 within 1e-4.
+template <typename T>
+struct GradTolerance;
+template <>
+struct GradTolerance<double> {
+  static constexpr double rtol = 1e-9, atol = 1e-11;
+};
+template <>
+struct GradTolerance<float> {
+  static constexpr double rtol = 1e-4, atol = 1e-5;
+};
+
+template <typename T>
+const golden::File& grad_file() {
+  static const golden::File file =
+      golden::load(std::string(SEQNET_GOLDEN_DIR) + "/grad_" + golden::Precision<T>::name + ".txt");
+  return file;
+}
+
+template <typename T, int R>
+void compare_gradient(const char* what, const seqnet::Tensor<T, R>& actual, const golden::Case& c, ErrorStats& s) {
+  compare(what, actual, c.find_output(what), s, c.name, GradTolerance<T>::rtol, GradTolerance<T>::atol);
+}
+
+/// Every parameter's gradient against PyTorch's `p.grad`.
+template <typename T, typename Module>
+void compare_parameter_gradients(const Module& module, const golden::Case& c, ErrorStats& s) {
+  for (const auto& [name, grad] : module.named_gradients()) {
+    const std::string key = "grad." + name;
+    if (grad.rank() == 1) {
+      seqnet::Tensor<T, 1> copy(grad.size());
+      std::copy(grad.data(), grad.data() + grad.size(), copy.data());
+      compare_gradient(key.c_str(), copy, c, s);
+    } else {
+      REQUIRE(grad.rank() == 2);
+      seqnet::Tensor<T, 2> copy(grad.dimensions()[0], grad.dimensions()[1]);
+      std::copy(grad.data(), grad.data() + grad.size(), copy.data());
+      compare_gradient(key.c_str(), copy, c, s);
+    }
+  }
+}
+
+template <typename T, int R>
+seqnet::Tensor<T, R> input_of(const golden::Case& c, const char* name) {
+  const golden::Tensor* t = c.find_input(name);
+  REQUIRE(t != nullptr);
+  return to_tensor<T, R>(*t);
+}
+
+template <typename T, int R, typename Module>
+void run_hidden_state_module(const golden::Case& c, Module& module, ErrorStats& s) {
+  check_structure_and_load<T>(module, c);
+  module.zero_grad();
+  const auto x = input_of<T, R>(c, "x");
+  const bool state = c.find_input("h0") != nullptr;
+  seqnet::RecurrentTape<T> tape;
+  std::pair<seqnet::Tensor<T, R>, seqnet::Tensor<T, R>> result;
+  if (!c.lengths.empty()) {
+    const seqnet::SequenceLengths lengths = lengths_of(c);
+    result = state ? module.forward_train(tape, x, lengths, input_of<T, R>(c, "h0")) : module.forward_train(tape, x, lengths);
+  } else {
+    result = state ? module.forward_train(tape, x, input_of<T, R>(c, "h0")) : module.forward_train(tape, x);
+  }
+  compare("out", result.first, c.find_output("out"), s, c.name);
+  compare("h_n", result.second, c.find_output("h_n"), s, c.name);
+  const auto grads = module.backward(tape, input_of<T, R>(c, "g_out"), input_of<T, R>(c, "g_h_n"));
+  compare_gradient("grad_x", grads.input, c, s);
+  if (state) compare_gradient("grad_h0", grads.h0, c, s);
+  compare_parameter_gradients<T>(module, c, s);
+}
+
+template <typename T, int R>
+void run_lstm(const golden::Case& c, ErrorStats& s) {
+  seqnet::LSTM<T> lstm = make_lstm<T>(c);
+  check_structure_and_load<T>(lstm, c);
+  lstm.zero_grad();
+  const auto x = input_of<T, R>(c, "x");
+  const bool state = c.find_input("h0") != nullptr;
+  seqnet::RecurrentTape<T> tape;
+  typename seqnet::LSTM<T>::template Output<R> result;
+  if (state) {
+    const auto h0 = input_of<T, R>(c, "h0"), c0 = input_of<T, R>(c, "c0");
+    result = c.lengths.empty() ? lstm.forward_train(tape, x, {h0, c0}) : lstm.forward_train(tape, x, lengths_of(c), {h0, c0});
+  } else {
+    result = c.lengths.empty() ? lstm.forward_train(tape, x) : lstm.forward_train(tape, x, lengths_of(c));
+  }
+  compare("out", result.first, c.find_output("out"), s, c.name);
+  compare("h_n", result.second.first, c.find_output("h_n"), s, c.name);
+  compare("c_n", result.second.second, c.find_output("c_n"), s, c.name);
+  const auto g_h = input_of<T, R>(c, "g_h_n"), g_c = input_of<T, R>(c, "g_c_n");
+  const auto grads = lstm.backward(tape, input_of<T, R>(c, "g_out"), {g_h, g_c});
+  compare_gradient("grad_x", grads.input, c, s);
+  if (state) {
+    compare_gradient("grad_h0", grads.h0, c, s);
+    compare_gradient("grad_c0", grads.c0, c, s);
+  }
+  compare_parameter_gradients<T>(lstm, c, s);
+}
+
+template <typename T, int R, typename Cell>
+void run_hidden_state_cell(const golden::Case& c, Cell& cell, ErrorStats& s) {
+  check_structure_and_load<T>(cell, c);
+  cell.zero_grad();
+  const auto x = input_of<T, R>(c, "x");
+  const bool state = c.find_input("h0") != nullptr;
+  seqnet::RecurrentTape<T> tape;
+  const seqnet::Tensor<T, R> h1 = state ? cell.forward_train(tape, x, input_of<T, R>(c, "h0")) : cell.forward_train(tape, x);
+  compare("h1", h1, c.find_output("h1"), s, c.name);
+  const auto grads = cell.backward(tape, input_of<T, R>(c, "g_h1"));
+  compare_gradient("grad_x", grads.input, c, s);
+  if (state) compare_gradient("grad_h0", grads.h0, c, s);
+  compare_parameter_gradients<T>(cell, c, s);
+}
+
+template <typename T, int R>
+void run_lstm_cell(const golden::Case& c, ErrorStats& s) {
+  seqnet::LSTMCell<T> cell = make_lstm_cell<T>(c);
+  check_structure_and_load<T>(cell, c);
+  cell.zero_grad();
+  const auto x = input_of<T, R>(c, "x");
+  const bool state = c.find_input("h0") != nullptr;
+  seqnet::RecurrentTape<T> tape;
+  seqnet::LSTMState<T, R> hc;
+  if (state) {
+    const auto h0 = input_of<T, R>(c, "h0"), c0 = input_of<T, R>(c, "c0");
+    hc = cell.forward_train(tape, x, {h0, c0});
+  } else {
+    hc = cell.forward_train(tape, x);
+  }
+  compare("h1", hc.first, c.find_output("h1"), s, c.name);
+  compare("c1", hc.second, c.find_output("c1"), s, c.name);
+  const auto grads = cell.backward(tape, input_of<T, R>(c, "g_h1"), input_of<T, R>(c, "g_c1"));
+  compare_gradient("grad_x", grads.input, c, s);
+  if (state) {
+    compare_gradient("grad_h0", grads.h0, c, s);
+    compare_gradient("grad_c0", grads.c0, c, s);
+  }
+  compare_parameter_gradients<T>(cell, c, s);
+}
+
+template <typename T, int R>
+void run_case_of_rank(const golden::Case& c, ErrorStats& s) {
+  if (c.module == "RNN") {
+    seqnet::RNN<T> rnn = make_rnn<T>(c);
+    run_hidden_state_module<T, R>(c, rnn, s);
+  } else if (c.module == "GRU") {
+    seqnet::GRU<T> gru = make_gru<T>(c);
+    run_hidden_state_module<T, R>(c, gru, s);
+  } else if (c.module == "LSTM") {
+    run_lstm<T, R>(c, s);
+  } else if (c.module == "RNNCell") {
+    seqnet::RNNCell<T> cell = make_rnn_cell<T>(c);
+    run_hidden_state_cell<T, R>(c, cell, s);
+  } else if (c.module == "GRUCell") {
+    seqnet::GRUCell<T> cell = make_gru_cell<T>(c);
+    run_hidden_state_cell<T, R>(c, cell, s);
+  } else {
+    REQUIRE(c.module == "LSTMCell");
+    run_lstm_cell<T, R>(c, s);
+  }
+}
+
+template <typename T>
+void run_grad_file() {
+  const char* dtype = golden::Precision<T>::name;
+  INFO("golden file " << SEQNET_GOLDEN_DIR << "/grad_" << dtype << ".txt (regenerate: tools/gen_golden_grad.py)");
+  const golden::File* loaded = nullptr;
+  try {
+    loaded = &grad_file<T>();
+  } catch (const std::exception& e) {
+    FAIL("cannot load the golden gradients: " << e.what());
+  }
+  const golden::File& file = *loaded;
+  REQUIRE(file.dtype == dtype);
+  REQUIRE(file.cases.size() >= GRAD_MIN_CASES);
+  ErrorStats& s = stats<T>("grad");
+  for (const auto& c : file.cases) {
+    DYNAMIC_SECTION(dtype << " " << c.name) {
+      INFO("case " << c.name << ": " << c.module << " " << c.repr << ", mode " << c.mode);
+      const std::size_t rank = c.find_input("x")->rank();
+      const bool cell = c.module.size() > 4 && c.module.compare(c.module.size() - 4, 4, "Cell") == 0;
+      REQUIRE((cell ? (rank == 1 || rank == 2) : (rank == 2 || rank == 3)));
+      switch (rank) {
+        case 1: run_case_of_rank<T, 1>(c, s); break;
+        case 2: run_case_of_rank<T, 2>(c, s); break;
+        default: run_case_of_rank<T, 3>(c, s); break;
+      }
+      ++s.cases_compared;
+    }
+  }
+  SECTION(std::string("grad ") + dtype + " summary") {
+    std::ostringstream line;
+    line << "grad " << dtype << ": " << s.cases_compared << "/" << file.cases.size() << " cases (torch "
+         << file.torch_version << "), " << s.elements << " elements; max abs err " << s.max_abs << ", max rel err "
+         << s.max_rel << " at " << s.max_rel_where << "; max err/tolerance " << s.max_ratio << " at "
+         << s.max_ratio_where;
+    std::cout << line.str() << std::endl;
+    CHECK(s.cases_compared == file.cases.size());
+  }
+}
+
+}  // namespace
+
+TEST_CASE("backward: float64 gradients of RNN/LSTM/GRU and their cells match torch.autograd", "[backward][float64]") {
+  run_grad_file<double>();
+}
+
+TEST_CASE("backward: float32 gradients of RNN/LSTM/GRU and their cells match torch.autograd", "[backward][float32]") {
+  run_grad_file<float>();
+}
+
+namespace {
+
+/// sum(out * w_out) + sum(h_n * w_h) + sum(c_n * w_c): a scalar whose gradient at the results is (w_out, w_h, w_c).
+template <typename Output>
+double weighted_sum(const Output& result, const seqnet::Tensor<double, 3>& w_out, const seqnet::Tensor<double, 3>& w_h,
+                    const seqnet::Tensor<double, 3>& w_c) {
+  const seqnet::Tensor<double, 0> a = (result.first * w_out).sum();
+  const seqnet::Tensor<double, 0> b = (result.second.first * w_h).sum();
+  const seqnet::Tensor<double, 0> c = (result.second.second * w_c).sum();
+  return a() + b() + c();
+}
+
+}  // namespace
+
+// PyTorch's masks cannot be replayed here, so training-mode dropout is checked against central finite
+// differences of seqnet's own forward with the same masks (the generator restarted before each call).
+TEST_CASE("backward: training-mode dropout between layers matches finite differences", "[backward][float64]") {
+  seqnet::Generator generator(11);
+  seqnet::LSTM<double> lstm(seqnet::LSTMOptions(3, 4).num_layers(3).dropout(0.4).bidirectional(true), generator);
+  seqnet::Generator masks(5);
+  lstm.set_generator(masks);
+  const auto x = seqnet::randn<double>(5, 2, 3);
+  const auto w_out = seqnet::randn<double>(5, 2, 8), w_h = seqnet::randn<double>(6, 2, 4), w_c = seqnet::randn<double>(6, 2, 4);
+  const seqnet::SequenceLengths lengths = seqnet::SequenceLengths({3, 5}).enforce_sorted(false);
+  auto loss = [&] {
+    masks.manual_seed(5);
+    return weighted_sum(lstm(x, lengths), w_out, w_h, w_c);
+  };
+  seqnet::RecurrentTape<double> tape;
+  masks.manual_seed(5);
+  const auto result = lstm.forward_train(tape, x, lengths);
+  CHECK(weighted_sum(result, w_out, w_h, w_c) == loss());  // the recorded call is the plain forward, bit for bit
+  lstm.zero_grad();
+  lstm.backward(tape, w_out, {w_h, w_c});
+  std::size_t checked = 0;
+  double worst = 0.0;
+  for (const auto& [name, grad] : std::as_const(lstm).named_gradients()) {
+    for (seqnet::Index i = 0; i < grad.size(); i += 5) {
+      double* value = lstm.parameter(name).data() + i;
+      const double saved = *value, step = 1e-6;
+      *value = saved + step;
+      const double up = loss();
+      *value = saved - step;
+      const double down = loss();
+      *value = saved;
+      const double numeric = (up - down) / (2 * step);
+      worst = std::max(worst, std::abs(numeric - grad.data()[i]) / (1.0 + std::abs(numeric)));
+      ++checked;
+    }
+  }
+  INFO(checked << " parameter elements, worst |numeric - analytic| / (1 + |numeric|) " << worst);
+  CHECK(checked > 100);
+  CHECK(worst < 1e-7);
+}
+
+TEST_CASE("backward: gradients accumulate across calls until zero_grad", "[backward]") {
+  seqnet::GRU<double> gru(seqnet::GRUOptions(3, 4).num_layers(2));
+  const auto x = seqnet::randn<double>(4, 2, 3);
+  const auto g_out = seqnet::randn<double>(4, 2, 4);
+  seqnet::RecurrentTape<double> tape;
+  gru.forward_train(tape, x);
+  gru.zero_grad();
+  const auto first = gru.backward(tape, g_out);
+  std::vector<double> once(gru.flat_gradients(), gru.flat_gradients() + gru.num_parameters());
+  const auto second = gru.backward(tape, g_out);  // a tape may be replayed, like retain_graph=True
+  for (seqnet::Index i = 0; i < gru.num_parameters(); ++i) REQUIRE(gru.flat_gradients()[i] == 2 * once[static_cast<std::size_t>(i)]);
+  for (seqnet::Index i = 0; i < first.input.size(); ++i) REQUIRE(first.input.data()[i] == second.input.data()[i]);
+  gru.zero_grad();
+  for (seqnet::Index i = 0; i < gru.num_parameters(); ++i) REQUIRE(gru.flat_gradients()[i] == 0.0);
+  // Gradients are not parameters: writing them keeps a prepacked module prepacked.
+  gru.prepack();
+  gru.forward_train(tape, x);
+  gru.backward(tape, g_out);
+  CHECK(gru.is_prepacked());
+}
+
+TEST_CASE("backward: eval mode works and gives the gradients of the deterministic forward", "[backward]") {
+  seqnet::RNN<double> rnn(seqnet::RNNOptions(3, 4).num_layers(2).dropout(0.5));
+  rnn.eval();
+  const auto x = seqnet::randn<double>(4, 2, 3);
+  seqnet::RecurrentTape<double> tape_a, tape_b;
+  const auto a = rnn.forward_train(tape_a, x);
+  const auto b = rnn.forward_train(tape_b, x);
+  for (seqnet::Index i = 0; i < a.first.size(); ++i) REQUIRE(a.first.data()[i] == b.first.data()[i]);
+  const auto plain = rnn(x);
+  for (seqnet::Index i = 0; i < a.first.size(); ++i) CHECK(a.first.data()[i] == plain.first.data()[i]);
+  CHECK(tape_a.recorded());
+  CHECK(tape_a.elements() > 0);
+}
+
+TEST_CASE("backward: misuse is reported", "[backward][errors]") {
+  seqnet::LSTM<double> lstm(3, 4), other(3, 4);
+  const auto x = seqnet::randn<double>(4, 2, 3);
+  const auto g_out = seqnet::randn<double>(4, 2, 4);
+  seqnet::RecurrentTape<double> tape;
+  CHECK_THROWS_WITH(lstm.backward(tape, g_out), Catch::Contains("holds no recorded forward call"));
+  lstm.forward_train(tape, x);
+  CHECK_THROWS_AS(other.backward(tape, g_out), seqnet::value_error);
+  CHECK_THROWS_WITH(other.backward(tape, g_out), Catch::Contains("recorded by another module"));
+  const auto wrong = seqnet::randn<double>(4, 2, 5);
+  CHECK_THROWS_AS(lstm.backward(tape, wrong), seqnet::shape_error);
+  CHECK_THROWS_WITH(lstm.backward(tape, wrong), Catch::Contains("grad_output has shape [4, 2, 5], expected [4, 2, 4]"));
+  lstm.parameter("weight_hh_l0").data()[0] += 1.0;  // an optimizer step between forward and backward
+  CHECK_THROWS_WITH(lstm.backward(tape, g_out), Catch::Contains("modified by an inplace operation"));
+  lstm.forward_train(tape, x);
+  CHECK_NOTHROW(lstm.backward(tape, g_out));
+}

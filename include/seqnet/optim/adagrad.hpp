@@ -79,7 +79,8 @@ struct AdagradOptions {
 ///     s = s + g * g                             (s starts at initial_accumulator_value)
 ///     p = p - lr / (1 + (t - 1) * lr_decay) * g / (sqrt(s) + eps)
 ///
-/// As in PyTorch, the state (`step` 0 and `sum`) exists from construction on.
+/// As in PyTorch, the state (`step` 0 and `sum`) exists from construction on, and every `sum` starts at
+/// the constructor's `initial_accumulator_value`: PyTorch ignores a group's own value.
 template <typename T>
 class Adagrad : public OptimizerWithOptions<T, AdagradOptions> {
  public:
@@ -93,7 +94,7 @@ class Adagrad : public OptimizerWithOptions<T, AdagradOptions> {
       : OptimizerWithOptions<T, AdagradOptions>((options.validate(), groups), options) {
     for (std::size_t g = 0; g < this->num_param_groups(); ++g)
       for (std::size_t i = this->group_begin_[g]; i < this->group_begin_[g + 1]; ++i)
-        this->initialize_state(i, g, static_cast<T>(this->group_options_[g].initial_accumulator_value()));
+        this->initialize_state(i, g, static_cast<T>(options.initial_accumulator_value()));
   }
 
   void step() override {

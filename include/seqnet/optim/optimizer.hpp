@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
@@ -377,7 +378,7 @@ class Optimizer {
   /// may lack it, which PyTorch reports as a KeyError).
   static T* state_buffer(detail::ParamState<T>& state, const char* name, Index size) {
     for (std::size_t b = 0; b < state.names.size(); ++b)
-      if (std::string(state.names[b]) == name) return state.buffer(b, size);
+      if (std::strcmp(state.names[b], name) == 0) return state.buffer(b, size);
     seqnet::detail::fail<key_error>("'", name, "'");
   }
 

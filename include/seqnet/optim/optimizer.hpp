@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
-#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -79,6 +78,8 @@ class ParamGroup {
  private:
   std::vector<ParameterRef<T>> params_;
 };
+
+#undef SEQNET_GROUP_OVERRIDE
 
 namespace detail {
 

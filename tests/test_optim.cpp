@@ -627,6 +627,10 @@ TEST_CASE("optim: clip_grad_norm_ skips modules without gradients and returns 0 
   CHECK(total == 5.0);
   CHECK(std::as_const(a).gradient("bias").data()[1] == Approx(4.0 / 5.0).epsilon(1e-6));
   a.gradient("weight").data()[0] = std::numeric_limits<double>::infinity();
-  CHECK_THROWS_AS(clip_grad_norm_({&a}, 1.0, 2.0, true), seqnet::value_error);
+  check_value_error([&] { clip_grad_norm_({&a}, 1.0, 2.0, true); },
+                    "The total norm of order 2.0 for gradients from `parameters` is non-finite, so it cannot be "
+                    "clipped. To disable this error and scale the gradients by the non-finite norm anyway, set "
+                    "`error_if_nonfinite=False`");
+  CHECK(std::isinf(std::as_const(a).gradient("weight").data()[0]));  // left alone
   CHECK(std::isinf(clip_grad_norm_({&a}, 1.0, std::numeric_limits<double>::infinity())));
 }

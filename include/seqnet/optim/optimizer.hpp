@@ -35,6 +35,9 @@ struct ParameterRef {
   std::string name;  ///< empty: all parameters of the module
 };
 
+/// Adam's `(beta1, beta2)`.
+using Betas = std::pair<double, double>;
+
 /// Declares an optional per-group override with a chained setter, `group.lr(1e-4)`, and a getter.
 #define SEQNET_GROUP_OVERRIDE(Type, name)                          \
  public:                                                           \
@@ -52,9 +55,6 @@ struct ParameterRef {
 /// PyTorch's `add_param_group`). An override the optimizer does not have (momentum for Adam) throws
 /// `value_error` when the optimizer is built.
 /// Example: `ParamGroup<double>({&head}).lr(1e-4).weight_decay(0.0)`.
-/// Adam's `(beta1, beta2)`.
-using Betas = std::pair<double, double>;
-
 template <typename T>
 class ParamGroup {
  public:

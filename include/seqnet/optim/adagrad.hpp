@@ -97,6 +97,7 @@ class Adagrad : public OptimizerWithOptions<T, AdagradOptions> {
         this->initialize_state(i, g, static_cast<T>(options.initial_accumulator_value()));
   }
 
+  // std::fma where ATen fuses `add(alpha=)` and `addcmul` (see AdamImpl): PyTorch's x86 results bit for bit.
   void step() override {
     for (std::size_t g = 0; g < this->num_param_groups(); ++g) {
       const AdagradOptions& o = this->group_options_[g];
@@ -109,8 +110,8 @@ class Adagrad : public OptimizerWithOptions<T, AdagradOptions> {
         const T minus_clr = static_cast<T>(-(lr / (1 + (state.step - 1) * lr_decay)));
         for (Index j = 0; j < size; ++j) {
           T d = maximize ? -grad[j] : grad[j];
-          if (decay) d = d + weight_decay * param[j];
-          sum[j] = sum[j] + T(1) * d * d;
+          if (decay) d = std::fma(weight_decay, param[j], d);
+          sum[j] = std::fma(d, d, sum[j]);
           const T std_dev = std::sqrt(sum[j]) + eps;
           param[j] = param[j] + minus_clr * d / std_dev;
         }

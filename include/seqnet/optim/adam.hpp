@@ -132,6 +132,9 @@ namespace detail {
 /// Adam's step (`_single_tensor_adam`, the non-capturable branch), operation for operation: the bias
 /// corrections are Python floats (`beta ** step`, `bias_correction2 ** 0.5`), every tensor operation
 /// rounds to `T`, and the update is `p + (-step_size * m) / (sqrt(v) / sqrt(bc2) + eps)`, addcdiv's order.
+/// Where ATen's CPU kernels fuse a multiply-add (`add(alpha=)`, `addcmul`, `lerp`: Vectorized `fmadd`,
+/// and the compiler contracts the scalar tails the same way), seqnet calls std::fma, which reproduces
+/// PyTorch's x86 results bit for bit.
 template <typename T, typename Options>
 class AdamImpl : public OptimizerWithOptions<T, Options> {
  public:
@@ -160,12 +163,12 @@ class AdamImpl : public OptimizerWithOptions<T, Options> {
             if (decoupled) {
               param[j] = param[j] * decoupled_factor;
             } else {
-              d = d + weight_decay * param[j];
+              d = std::fma(weight_decay, param[j], d);
             }
           }
           exp_avg[j] = lerp(exp_avg[j], d, one_minus_beta1);
           exp_avg_sq[j] = exp_avg_sq[j] * beta2_t;
-          exp_avg_sq[j] = exp_avg_sq[j] + one_minus_beta2 * d * d;
+          exp_avg_sq[j] = std::fma(one_minus_beta2 * d, d, exp_avg_sq[j]);
           T second = exp_avg_sq[j];
           if (amsgrad) second = max_exp_avg_sq[j] = maximum(max_exp_avg_sq[j], exp_avg_sq[j]);
           const T denom = std::sqrt(second) / bias_correction2_sqrt + eps;

@@ -108,11 +108,12 @@ struct ParamState {
   T* buffer(std::size_t index, Index size) noexcept { return buffers.data() + static_cast<Index>(index) * size; }
 };
 
-/// torch.lerp's scalar formula (ATen's Lerp.h): exact at both ends, and the order of its operations is
-/// what a 1e-12 agreement with PyTorch needs.
+/// torch.lerp as ATen computes it (Lerp.h, `lerp_vec`): from the nearer end, with one fused multiply-add,
+/// `self + weight * (end - self)` for |weight| < 0.5, else `end + (weight - 1) * (end - self)`.
 template <typename T>
 inline T lerp(T self, T end, T weight) noexcept {
-  return std::abs(weight) < T(0.5) ? self + weight * (end - self) : end - (end - self) * (T(1) - weight);
+  const bool small = std::abs(weight) < T(0.5);
+  return std::fma(small ? weight : weight - T(1), end - self, small ? self : end);
 }
 
 /// torch.maximum: NaN if either side is NaN.

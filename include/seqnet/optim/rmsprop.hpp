@@ -100,6 +100,7 @@ class RMSprop : public OptimizerWithOptions<T, RMSpropOptions> {
   RMSprop(const std::vector<ParamGroup<T>>& groups, const RMSpropOptions& options)
       : OptimizerWithOptions<T, RMSpropOptions>((options.validate(), groups), options) {}
 
+  // std::fma where ATen fuses `add(alpha=)` and `addcmul` (see AdamImpl): PyTorch's x86 results bit for bit.
   void step() override {
     for (std::size_t g = 0; g < this->num_param_groups(); ++g) {
       const RMSpropOptions& o = this->group_options_[g];
@@ -115,13 +116,13 @@ class RMSprop : public OptimizerWithOptions<T, RMSpropOptions> {
         state.step += 1;
         for (Index j = 0; j < size; ++j) {
           T d = maximize ? -grad[j] : grad[j];
-          if (decay) d = d + weight_decay * param[j];
+          if (decay) d = std::fma(weight_decay, param[j], d);
           square_avg[j] = square_avg[j] * alpha;
-          square_avg[j] = square_avg[j] + one_minus_alpha * d * d;
+          square_avg[j] = std::fma(one_minus_alpha * d, d, square_avg[j]);
           T avg;
           if (centered) {
             grad_avg[j] = detail::lerp(grad_avg[j], d, one_minus_alpha);
-            avg = std::sqrt(square_avg[j] + T(-1) * grad_avg[j] * grad_avg[j]);
+            avg = std::sqrt(std::fma(-grad_avg[j], grad_avg[j], square_avg[j]));
           } else {
             avg = std::sqrt(square_avg[j]);
           }
@@ -129,7 +130,7 @@ class RMSprop : public OptimizerWithOptions<T, RMSpropOptions> {
           if (with_momentum) {
             buffer[j] = buffer[j] * momentum;
             buffer[j] = buffer[j] + d / avg;
-            param[j] = param[j] + minus_lr * buffer[j];
+            param[j] = std::fma(minus_lr, buffer[j], param[j]);
           } else {
             param[j] = param[j] + minus_lr * d / avg;
           }

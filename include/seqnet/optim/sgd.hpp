@@ -3,6 +3,7 @@
 /// `SGD<T>`: `torch.optim.SGD` (single-tensor algorithm).
 #pragma once
 
+#include <cmath>
 #include <initializer_list>
 #include <vector>
 
@@ -96,6 +97,7 @@ class SGD : public OptimizerWithOptions<T, SGDOptions> {
   SGD(const std::vector<ParamGroup<T>>& groups, const SGDOptions& options)
       : OptimizerWithOptions<T, SGDOptions>((options.validate(), groups), options) {}
 
+  // std::fma where ATen fuses `add(alpha=)` (see AdamImpl): PyTorch's x86 results bit for bit.
   void step() override {
     for (std::size_t g = 0; g < this->num_param_groups(); ++g) {
       const SGDOptions& o = this->group_options_[g];
@@ -108,12 +110,12 @@ class SGD : public OptimizerWithOptions<T, SGDOptions> {
         const bool first = state.fresh;
         for (Index j = 0; j < size; ++j) {
           T d = maximize ? -grad[j] : grad[j];
-          if (decay) d = d + weight_decay * param[j];
+          if (decay) d = std::fma(weight_decay, param[j], d);
           if (with_momentum) {
-            buffer[j] = first ? d : buffer[j] * momentum + one_minus_dampening * d;
-            d = nesterov ? d + momentum * buffer[j] : buffer[j];
+            buffer[j] = first ? d : std::fma(one_minus_dampening, d, buffer[j] * momentum);
+            d = nesterov ? std::fma(momentum, buffer[j], d) : buffer[j];
           }
-          param[j] = param[j] + minus_lr * d;
+          param[j] = std::fma(minus_lr, d, param[j]);
         }
       });
     }

@@ -494,6 +494,16 @@ TEST_CASE("optim: groups take the defaults they do not override, and lr can chan
   plain.set_lr(0, 0.5);
   plain.step();
   CHECK(b.bias().data()[0] == (before + -0.25 * 2.0) + -0.5 * 2.0);
+  CHECK(plain.state_dict().size() == 7);  // no state: momentum 0
+
+  // Momentum switched on later: as in PyTorch, the buffer starts as that step's gradient.
+  plain.param_groups()[0].momentum(0.9);
+  const double now = b.bias().data()[0];
+  plain.step();
+  CHECK(b.bias().data()[0] == now + -0.5 * 2.0);
+  CHECK(plain.state_dict().at("state.1.momentum_buffer").values[0] == 2.0);
+  plain.step();
+  CHECK(b.bias().data()[0] == (now + -0.5 * 2.0) + -0.5 * (2.0 * 0.9 + 2.0));
 }
 
 TEST_CASE("optim: a step writes through the module, so packed weights are rebuilt", "[optim]") {

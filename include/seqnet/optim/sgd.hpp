@@ -106,6 +106,12 @@ class SGD : public OptimizerWithOptions<T, SGDOptions> {
       const bool decay = o.weight_decay() != 0, with_momentum = o.momentum() != 0;
       const bool nesterov = o.nesterov(), maximize = o.maximize();
       this->for_each_parameter(g, [&](detail::ParamState<T>& state, T* param, const T* grad, Index size) {
+        if (with_momentum && state.names.empty()) {
+          // Momentum set after the first steps: PyTorch starts the buffer then (its state has none yet).
+          state.names = {"momentum_buffer"};
+          state.buffers.assign(static_cast<std::size_t>(size), T(0));
+          state.fresh = true;
+        }
         T* buffer = with_momentum ? this->state_buffer(state, "momentum_buffer", size) : nullptr;
         const bool first = state.fresh;
         for (Index j = 0; j < size; ++j) {

@@ -11,6 +11,7 @@
 #include "errors.hpp"
 #include "linear.hpp"
 #include "module.hpp"
+#include "optim.hpp"
 #include "options.hpp"
 #include "parameter.hpp"
 #include "random.hpp"

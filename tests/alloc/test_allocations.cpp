@@ -394,3 +394,30 @@ TEST_CASE("passing checks of the other public calls allocate nothing", "[allocat
   const auto values = seqnet::randn<float>(24, 4);
   CHECK(steady_allocations([&] { weight.assign(values); }) == 0);
 }
+
+TEST_CASE("optimizer steps allocate nothing after the first, nor do zero_grad and the schedulers", "[allocation][optim]") {
+  namespace optim = seqnet::optim;
+  seqnet::LSTM<double> lstm(seqnet::LSTMOptions(4, 8));
+  seqnet::Linear<double> head(8, 1);
+  lstm.zero_grad();
+  head.zero_grad();
+  optim::Adam<double> adam({&lstm, &head}, optim::AdamOptions().amsgrad(true).weight_decay(0.01));
+  optim::AdamW<double> adamw({&lstm, &head});
+  optim::SGD<double> sgd({optim::ParamGroup<double>({&lstm}), optim::ParamGroup<double>({&head}).lr(0.1)},
+                         optim::SGDOptions().momentum(0.9).nesterov(true));
+  optim::RMSprop<double> rmsprop({&lstm, &head}, optim::RMSpropOptions().centered(true).momentum(0.5));
+  optim::Adagrad<double> adagrad({&lstm, &head}, optim::AdagradOptions().lr_decay(0.1));
+  std::vector<optim::Optimizer<double>*> optimizers{&adam, &adamw, &sgd, &rmsprop, &adagrad};
+  for (auto* optimizer : optimizers) optimizer->step();  // creates the state, as PyTorch does lazily
+  optim::StepLR<double> step_lr(adam, 2, 0.5);
+  optim::CosineAnnealingLR<double> cosine(sgd, 5, 1e-4);
+  for (int i = 0; i < 3; ++i) {
+    head.gradient("bias").data()[0] = 0.5 + i;
+    for (auto* optimizer : optimizers) {
+      CHECK(allocations_during([&] { optimizer->step(); }) == 0);
+      CHECK(allocations_during([&] { optimizer->zero_grad(); }) == 0);
+    }
+    CHECK(allocations_during([&] { step_lr.step(); }) == 0);
+    CHECK(allocations_during([&] { cosine.step(); }) == 0);
+  }
+}

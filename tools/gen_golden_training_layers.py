@@ -134,11 +134,10 @@ LAYER_CASES = [
     embedding("embedding_bw_rank3", 7, 2, [[[1, 2], [3, 1]], [[6, 6], [0, 5]]]),
     embedding("embedding_bw_padding0", 5, 3, [[0, 2, 0], [1, 0, 4]], padding_idx=0),
     embedding("embedding_bw_padding_negative", 6, 2, [5, 1, 5, 2], padding_idx=-1),
-    embedding("embedding_bw_pretrained_frozen", 4, 3, [1, 2, 2]),
+    embedding("embedding_bw_pretrained_frozen", 4, 3, [1, 2, 2], from_pretrained=True),
     embedding("embedding_bw_pretrained_unfrozen_padding", 5, 3, [2, 1, 2, 0], padding_idx=2,
               from_pretrained=True, freeze=False),
 ]
-LAYER_CASES[-2]["options"]["from_pretrained"] = True
 
 
 def loss_case(case, dtype):

@@ -232,7 +232,8 @@ TEST_CASE("losses: reductions, functional forms and the reduced / unreduced form
   t.setValues({3, 0, 1});
   Tensor<std::int64_t, 0> t0;
   t0() = 3;
-  Tensor<double, 1> row = x.chip(0, 0);
+  Tensor<double, 1> row(4);
+  for (Index c = 0; c < 4; ++c) row(c) = x(0, c);
   const auto unreduced = seqnet::CrossEntropyLoss<double>(seqnet::CrossEntropyLossOptions().reduction(Reduction::None))
                              .unreduced(x, t);
   CHECK(ce(row, t0) == Approx(unreduced(0)));

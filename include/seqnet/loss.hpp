@@ -146,8 +146,8 @@ std::vector<T> converted(const std::vector<double>& values) {
 
 /// The base of the losses that compare input and target element by element. `Loss` provides
 /// `name` (the class name), `value(x, y, column)` and `derivative(x, y, column)` (dvalue/dx; `column`
-/// is the element's index in the last dimension, for per-class weights), and may add size checks in
-/// `check_weights(input_dims)`.
+/// is the element's index in the last dimension, for per-class weights), and may hide
+/// `check_weights(input)` to check the sizes of its weights.
 template <typename T, typename Loss>
 class ElementwiseLoss {
  public:
@@ -203,6 +203,9 @@ class ElementwiseLoss {
  protected:
   explicit ElementwiseLoss(Reduction reduction) : reduction_(reduction) {}
 
+  template <int R>
+  static void check_weights(const Tensor<T, R>&) {}
+
  private:
   const Loss& self() const { return static_cast<const Loss&>(*this); }
 
@@ -254,8 +257,6 @@ class MSELoss : public detail::ElementwiseLoss<T, MSELoss<T>> {
 
   T value(T x, T y, Index) const { return (x - y) * (x - y); }
   T derivative(T x, T y, Index) const { return T(2) * (x - y); }
-  template <int R>
-  void check_weights(const Tensor<T, R>&) const {}
 };
 
 /// `torch.nn.L1Loss`: `|x - y|`; gradient `sign(x - y)`, 0 where x == y (PyTorch's `sgn`).
@@ -268,8 +269,6 @@ class L1Loss : public detail::ElementwiseLoss<T, L1Loss<T>> {
 
   T value(T x, T y, Index) const { return std::abs(x - y); }
   T derivative(T x, T y, Index) const { return sign(x - y); }
-  template <int R>
-  void check_weights(const Tensor<T, R>&) const {}
 
   static T sign(T d) { return d > T(0) ? T(1) : d < T(0) ? T(-1) : T(0); }
 };
@@ -297,8 +296,6 @@ class SmoothL1Loss : public detail::ElementwiseLoss<T, SmoothL1Loss<T>> {
     if (beta_ == T(0)) return L1Loss<T>::sign(d);
     return d <= -beta_ ? T(-1) : d >= beta_ ? T(1) : d / beta_;
   }
-  template <int R>
-  void check_weights(const Tensor<T, R>&) const {}
 
  private:
   T beta_;
@@ -325,8 +322,6 @@ class HuberLoss : public detail::ElementwiseLoss<T, HuberLoss<T>> {
     const T d = x - y;
     return d < -delta_ ? -delta_ : d > delta_ ? delta_ : d;
   }
-  template <int R>
-  void check_weights(const Tensor<T, R>&) const {}
 
  private:
   T delta_;
@@ -366,6 +361,9 @@ class BCEWithLogitsLoss : public detail::ElementwiseLoss<T, BCEWithLogitsLoss<T>
     return weight_.empty() ? gradient : gradient * at(weight_, column);
   }
 
+ private:
+  friend class detail::ElementwiseLoss<T, BCEWithLogitsLoss<T>>;
+
   /// PyTorch's broadcasting messages: the weight multiplies the loss (tensor a), the pos_weight the
   /// target (tensor b).
   template <int R>
@@ -380,7 +378,6 @@ class BCEWithLogitsLoss : public detail::ElementwiseLoss<T, BCEWithLogitsLoss<T>
                  ") at non-singleton dimension ", R > 0 ? R - 1 : 0);
   }
 
- private:
   static T at(const std::vector<T>& per_class, Index column) {
     return per_class.size() == 1 ? per_class[0] : per_class[static_cast<std::size_t>(column)];
   }

@@ -77,8 +77,8 @@ class Embedding : public Module<T> {
 
   /// PyTorch's `Embedding.from_pretrained(embeddings, freeze, padding_idx)`: a table holding a copy of
   /// `embeddings` `[num_embeddings, embedding_dim]`. As in PyTorch the `padding_idx` row is kept as given
-  /// (not zeroed) and no random numbers are drawn. `freeze` is recorded (`frozen()`) for source
-  /// compatibility; seqnet does not train, so it changes nothing else.
+  /// (not zeroed) and no random numbers are drawn. With `freeze` (PyTorch's default,
+  /// `weight.requires_grad = False`) `backward` accumulates no gradient.
   static Embedding from_pretrained(const Tensor<T, 2>& embeddings, bool freeze = true,
                                    std::optional<Index> padding_idx = std::nullopt) {
     Embedding table(EmbeddingOptions(embeddings.dimension(0), embeddings.dimension(1)).padding_idx(padding_idx),
@@ -94,7 +94,8 @@ class Embedding : public Module<T> {
   Index embedding_dim() const noexcept { return options_.embedding_dim(); }
   /// The padding row, normalised to [0, num_embeddings) (`Embedding(10, 3, -1)` gives 9).
   std::optional<Index> padding_idx() const noexcept { return options_.padding_idx(); }
-  /// PyTorch's `not weight.requires_grad`: true only for `from_pretrained(..., freeze=true)`. Informational.
+  /// PyTorch's `not weight.requires_grad`: true only for `from_pretrained(..., freeze=true)`; a frozen
+  /// table's `backward` adds nothing to its gradient.
   bool frozen() const noexcept { return frozen_; }
 
   /// `[num_embeddings, embedding_dim]`.
@@ -143,6 +144,77 @@ class Embedding : public Module<T> {
   }
   Tensor<T, 2> operator()(const std::vector<std::int64_t>& ids) const { return forward(ids); }
 
+  /// As `forward`, writing into the caller's `out` (resized only if its shape differs), so that repeated
+  /// calls allocate nothing.
+  template <typename I, int R>
+  void forward_into(const Tensor<I, R>& ids, Tensor<T, R + 1>& out) const {
+    static_assert(std::is_integral_v<I> && !std::is_same_v<I, bool>,
+                  "Embedding looks up integer ids (PyTorch: Long or Int tensors)");
+    Eigen::array<Index, R + 1> dims;
+    for (int i = 0; i < R; ++i) dims[static_cast<std::size_t>(i)] = ids.dimension(i);
+    dims[R] = embedding_dim();
+    if (shape(out) != Shape::of_dimensions(dims)) out.resize(dims);
+    lookup(ids.data(), ids.size(), out.data(), [&ids](Index k) { return detail::position_of(k, ids.dimensions()); });
+  }
+
+  /// What `backward` needs from a training forward: the ids and their shape. Owned by the caller and
+  /// reused across steps: recording reallocates only when there are more ids than ever before.
+  class Tape {
+   public:
+    /// Whether a `forward_train` has been recorded.
+    bool recorded() const noexcept { return recorded_; }
+    /// The shape of the recorded ids.
+    const Shape& ids_shape() const noexcept { return ids_shape_; }
+
+   private:
+    friend class Embedding;
+    std::vector<std::int64_t> ids_;
+    Shape ids_shape_;
+    Index num_embeddings_ = 0;  ///< of the table that checked the ids
+    bool recorded_ = false;
+  };
+
+  /// `forward_into`, recording the ids into `tape` for `backward`.
+  template <typename I, int R>
+  void forward_train(const Tensor<I, R>& ids, Tensor<T, R + 1>& out, Tape& tape) const {
+    forward_into(ids, out);
+    tape.ids_.resize(static_cast<std::size_t>(ids.size()));
+    for (Index k = 0; k < ids.size(); ++k) tape.ids_[static_cast<std::size_t>(k)] = static_cast<std::int64_t>(ids.data()[k]);
+    tape.ids_shape_ = shape(ids);
+    tape.num_embeddings_ = num_embeddings();
+    tape.recorded_ = true;
+  }
+
+  /// Backward of the lookup recorded in `tape` for the upstream gradient `grad_output` (`[*ids, embedding_dim]`):
+  /// adds each id's gradient row to row `id` of `gradient("weight")` (ids that occur twice add twice;
+  /// gradients accumulate until `zero_grad()`, as in PyTorch). The `padding_idx` row gets nothing, and a
+  /// frozen table (`from_pretrained(..., freeze=true)`) accumulates nothing at all.
+  template <int R>
+  void backward(const Tape& tape, const Tensor<T, R>& grad_output) {
+    static_assert(R >= 1, "the gradient of an embedding lookup has rank >= 1: [*ids, embedding_dim]");
+    SEQNET_CHECK(value_error, tape.recorded_, "Embedding.backward: the tape holds no forward pass; call forward_train first");
+    SEQNET_CHECK(value_error, tape.num_embeddings_ == num_embeddings(), "Embedding.backward: the tape was recorded by a table of ",
+                 tape.num_embeddings_, " embeddings, not ", num_embeddings());
+    SEQNET_CHECK(shape_error, tape.ids_shape_.rank() == R - 1,
+                 "Embedding.backward: the tape was recorded on ids of shape ", tape.ids_shape_.str(),
+                 ", which give an output of rank ", tape.ids_shape_.rank() + 1, ", not ", R);
+    bool same = grad_output.dimension(R - 1) == embedding_dim();
+    for (int i = 0; i + 1 < R; ++i) same = same && grad_output.dimension(i) == tape.ids_shape_[i];
+    SEQNET_CHECK(shape_error, same, "Mismatch in shape: grad_output[0] has a shape of torch.Size(",
+                 shape(grad_output).str(), ") and output[0] has a shape of torch.Size(", output_shape(tape).str(), ").");
+    if (frozen_) return;
+    const Index d = embedding_dim();
+    T* grads = this->params_.gradients();
+    const std::int64_t padding = padding_idx() ? static_cast<std::int64_t>(*padding_idx()) : -1;
+    for (std::size_t k = 0; k < tape.ids_.size(); ++k) {
+      const std::int64_t id = tape.ids_[k];
+      if (id == padding) continue;
+      const T* row = grad_output.data() + static_cast<Index>(k) * d;
+      T* target = grads + static_cast<Index>(id) * d;
+      for (Index j = 0; j < d; ++j) target[j] += row[j];
+    }
+  }
+
  private:
   struct Uninitialised {};
 
@@ -172,6 +244,12 @@ class Embedding : public Module<T> {
     detail::ParameterTable table;
     table.add("weight", Shape{n, d});
     return table;
+  }
+
+  Shape output_shape(const Tape& tape) const {
+    std::vector<Index> dims = tape.ids_shape_.dims();
+    dims.push_back(embedding_dim());
+    return Shape(dims);
   }
 
   template <typename I, typename Position>

@@ -3,8 +3,12 @@
 /// `Linear<T>`: PyTorch's `torch.nn.Linear`, `y = x W^T + b` on the last dimension of a tensor of any rank.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <Eigen/Core>
 
@@ -113,7 +117,111 @@ class Linear : public Module<T> {
     return forward(input);
   }
 
+  /// What `backward` needs from a training forward: a copy of the input and the parameter version the
+  /// output was computed at. Owned by the caller and reused across steps: recording reallocates only
+  /// when an input has more elements than any before.
+  class Tape {
+   public:
+    /// Whether a `forward_train` has been recorded.
+    bool recorded() const noexcept { return recorded_; }
+    /// The shape of the recorded input.
+    const Shape& input_shape() const noexcept { return input_shape_; }
+
+   private:
+    friend class Linear;
+    std::vector<T> input_;
+    Shape input_shape_;
+    std::uint64_t parameter_version_ = 0;
+    bool recorded_ = false;
+  };
+
+  /// `forward_into`, recording the input into `tape` for `backward`.
+  template <int R>
+  void forward_train(const Tensor<T, R>& input, Tensor<T, R>& output, Tape& tape) const {
+    forward_into(input, output);
+    tape.input_.resize(static_cast<std::size_t>(input.size()));
+    std::copy(input.data(), input.data() + input.size(), tape.input_.data());
+    tape.input_shape_ = shape(input);
+    tape.parameter_version_ = this->parameter_version();
+    tape.recorded_ = true;
+  }
+
+  /// Backward of the forward recorded in `tape` for the upstream gradient `grad_output` (the output's
+  /// shape): adds `dW = grad_output^T x` and `db = sum of grad_output over the leading dimensions` to the
+  /// gradients (`gradient("weight")`, `gradient("bias")`; they accumulate until `zero_grad()`, as in
+  /// PyTorch) and writes `grad_input = grad_output W` (resized to the input's shape when it differs).
+  /// `grad_input` reads the weight, so the parameters must not have been written since `forward_train`
+  /// (PyTorch's in-place modification error); the weight gradient does not read them.
+  template <int R>
+  void backward(const Tape& tape, const Tensor<T, R>& grad_output, Tensor<T, R>& grad_input) {
+    const Index rows = check_backward(tape, grad_output);
+    SEQNET_CHECK(value_error, tape.parameter_version_ == this->parameter_version(),
+                 "one of the variables needed for gradient computation has been modified by an inplace operation: "
+                 "the parameters of this Linear were written (or accessed for writing) after forward_train");
+    const Index in = in_features(), out = out_features();
+    Eigen::array<Index, R> dims;
+    for (int i = 0; i < R; ++i) dims[static_cast<std::size_t>(i)] = tape.input_shape_[i];
+    if (shape(grad_input) != tape.input_shape_) grad_input.resize(dims);
+    Eigen::Map<Matrix> dx(grad_input.data(), rows, in);
+    if (out == 0) {
+      dx.setZero();
+    } else if (rows > 0 && in > 0) {
+      const Eigen::Map<const Matrix> dy(grad_output.data(), rows, out);
+      const Eigen::Map<const Matrix> w(std::as_const(this->params_).data(), out, in);
+      dx.noalias() = dy * w;
+    }
+    accumulate_parameter_gradients(tape, grad_output.data(), rows);
+  }
+  /// As above, without the input's gradient (the first layer of a model).
+  template <int R>
+  void backward(const Tape& tape, const Tensor<T, R>& grad_output) {
+    accumulate_parameter_gradients(tape, grad_output.data(), check_backward(tape, grad_output));
+  }
+
  private:
+  using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+  /// Checks the tape and the gradient's shape (PyTorch's autograd message); returns the rows.
+  template <int R>
+  Index check_backward(const Tape& tape, const Tensor<T, R>& grad_output) const {
+    static_assert(R >= 1, "both arguments to linear need to be at least 1D");
+    SEQNET_CHECK(value_error, tape.recorded_, "Linear.backward: the tape holds no forward pass; call forward_train first");
+    SEQNET_CHECK(shape_error, tape.input_shape_.rank() == R && tape.input_shape_[R - 1] == in_features(),
+                 "Linear.backward: the tape was recorded on an input of shape ", tape.input_shape_.str(),
+                 ", not a rank-", R, " input with ", in_features(), " features");
+    bool same = grad_output.dimension(R - 1) == out_features();
+    Index rows = 1;
+    for (int i = 0; i + 1 < R; ++i) {
+      same = same && grad_output.dimension(i) == tape.input_shape_[i];
+      rows *= tape.input_shape_[i];
+    }
+    SEQNET_CHECK(shape_error, same, "Mismatch in shape: grad_output[0] has a shape of torch.Size(",
+                 shape(grad_output).str(), ") and output[0] has a shape of torch.Size(", output_shape(tape).str(), ").");
+    return rows;
+  }
+
+  Shape output_shape(const Tape& tape) const {
+    std::vector<Index> dims = tape.input_shape_.dims();
+    dims.back() = out_features();
+    return Shape(dims);
+  }
+
+  void accumulate_parameter_gradients(const Tape& tape, const T* grad_output, Index rows) {
+    const Index in = in_features(), out = out_features();
+    T* grads = this->params_.gradients();
+    if (rows == 0 || out == 0) return;
+    const Eigen::Map<const Matrix> dy(grad_output, rows, out);
+    if (in > 0) {
+      Eigen::Map<Matrix> dw(grads, out, in);
+      const Eigen::Map<const Matrix> x(tape.input_.data(), rows, in);
+      dw.noalias() += dy.transpose() * x;
+    }
+    if (has_bias()) {
+      using RowVector = Eigen::Matrix<T, 1, Eigen::Dynamic>;
+      Eigen::Map<RowVector>(grads + out * in, out) += dy.colwise().sum();
+    }
+  }
+
   static detail::ParameterTable parameter_table(const LinearOptions& options) {
     const Index in = options.in_features(), out = options.out_features();
     // torch.empty((out, in)) names the first negative extent of the weight's shape.

@@ -10,6 +10,7 @@
 #include "embedding.hpp"
 #include "errors.hpp"
 #include "linear.hpp"
+#include "loss.hpp"
 #include "module.hpp"
 #include "optim.hpp"
 #include "options.hpp"

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cmath>
 #include <type_traits>
 #include <utility>
 #include <cstdint>
@@ -420,4 +421,46 @@ TEST_CASE("optimizer steps allocate nothing after the first, nor do zero_grad an
     CHECK(allocations_during([&] { step_lr.step(); }) == 0);
     CHECK(allocations_during([&] { cosine.step(); }) == 0);
   }
+
+// The training API (docs/training.md): tapes, gradients and loss gradients live in caller-owned or
+// module-owned buffers, so once they have their shapes a training step allocates nothing.
+TEST_CASE("a training step (Embedding, Linear, losses, backward) allocates nothing in steady state", "[allocation][training]") {
+  seqnet::Embedding<float> embedding(20, 8, 0);
+  seqnet::Linear<float> linear(8, 5);
+  const seqnet::Tensor<std::int64_t, 1> ids = seqnet::Tensor<std::int64_t, 1>(6).setValues({3, 0, 7, 7, 19, 1});
+  const seqnet::Tensor<std::int64_t, 1> classes = seqnet::Tensor<std::int64_t, 1>(6).setValues({4, -100, 0, 2, 2, 1});
+  const auto targets = seqnet::randn<float>(6, 5);
+  seqnet::Embedding<float>::Tape embedding_tape;
+  seqnet::Linear<float>::Tape linear_tape;
+  seqnet::Tensor<float, 2> e, y, dy, de, losses, dy_none;
+  seqnet::Tensor<float, 1> sample_losses, upstream = seqnet::Tensor<float, 1>(6).setConstant(0.5f);
+  const seqnet::CrossEntropyLoss<float> cross_entropy(
+      seqnet::CrossEntropyLossOptions().weight({1, 2, 1, 2, 1}).label_smoothing(0.1));
+  const seqnet::CrossEntropyLoss<float> per_sample(seqnet::CrossEntropyLossOptions().reduction(seqnet::Reduction::None));
+  const seqnet::MSELoss<float> mse;
+  const seqnet::MSELoss<float> mse_none(seqnet::Reduction::None);
+  const seqnet::BCEWithLogitsLoss<float> bce(seqnet::BCEWithLogitsLossOptions().pos_weight({2}));
+  float total = 0;
+  CHECK(steady_allocations([&] {
+          embedding.zero_grad();
+          linear.zero_grad();
+          embedding.forward_train(ids, e, embedding_tape);
+          linear.forward_train(e, y, linear_tape);
+          total += cross_entropy.forward(y, classes, dy);
+          total += mse.forward(y, targets, dy);
+          total += bce.forward(y, targets, dy);
+          total += seqnet::cross_entropy(y, classes) + seqnet::mse_loss(y, targets);
+          mse_none.unreduced_into(y, targets, losses);
+          mse_none.unreduced_backward(y, targets, losses, dy_none);
+          per_sample.unreduced_into(y, classes, sample_losses);
+          per_sample.unreduced_backward(y, classes, upstream, dy);
+          linear.backward(linear_tape, dy, de);
+          embedding.backward(embedding_tape, de);
+        }) == 0);
+  CHECK(std::isfinite(total));
+  // A larger batch grows the buffers once; the smaller one then fits in them.
+  const seqnet::Tensor<std::int64_t, 1> more_ids = seqnet::Tensor<std::int64_t, 1>(9).setConstant(2);
+  embedding.forward_train(more_ids, e, embedding_tape);
+  CHECK(allocations_during([&] { embedding.forward_train(ids, e, embedding_tape); }) == 1);  // e shrinks: Eigen reallocates
+  CHECK(allocations_during([&] { embedding.forward_train(ids, e, embedding_tape); }) == 0);
 }

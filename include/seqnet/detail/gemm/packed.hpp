@@ -158,6 +158,7 @@ class PackedWeight {
     reserve(packed_elements(out_features, in_features));
     out_features_ = out_features;
     in_features_ = in_features;
+    set_shape_constants();
     T* packed = storage_.get();
     with_gemm_kernel<GemmTypes<T>>(kernel_, [&](auto kernel) {
       decltype(kernel)::pack_weight(weight, out_features, in_features, stride, packed);
@@ -166,7 +167,7 @@ class PackedWeight {
 
   Eigen::Index out_features() const { return out_features_; }  ///< N
   /// Column panels: the units in which `packed_linear_panels` splits the columns (e.g. across threads).
-  Eigen::Index panel_count() const { return (out_features_ + panel_width() - 1) / panel_width(); }
+  Eigen::Index panel_count() const { return panel_count_; }
   Eigen::Index panel_width() const { return gemm_tile<T>(kernel_).panel_width(); }  ///< columns per panel
   Eigen::Index in_features() const { return in_features_; }    ///< K
   GemmKernel kernel() const { return kernel_; }                ///< the kernel its layout is for
@@ -175,6 +176,7 @@ class PackedWeight {
   /// Workspace elements a product with this weight on `rows` input rows needs (see
   /// `packed_linear_workspace_size`, which covers every kernel).
   Eigen::Index workspace_elements(Eigen::Index rows) const {
+    if (rows >= blocking_.row_block) return full_block_workspace_;
     const Eigen::Index block_rows = rows < blocking_.row_block ? rows : blocking_.row_block;
     const Eigen::Index rounded_rows = (block_rows + blocking_.tile_rows - 1) / blocking_.tile_rows * blocking_.tile_rows;
     const Eigen::Index depth = in_features_ < blocking_.grouped_depth ? in_features_ : blocking_.grouped_depth;
@@ -220,10 +222,23 @@ class PackedWeight {
     }
     out_features_ = other.out_features_;
     in_features_ = other.in_features_;
+    panel_count_ = other.panel_count_;
+    full_block_workspace_ = other.full_block_workspace_;
+  }
+
+  /// What products ask for on every call, computed once per shape (divisions cost more than the rest of a
+  /// small product's bookkeeping).
+  void set_shape_constants() {
+    const Eigen::Index width = panel_width();
+    panel_count_ = (out_features_ + width - 1) / width;
+    const Eigen::Index depth = in_features_ < blocking_.grouped_depth ? in_features_ : blocking_.grouped_depth;
+    full_block_workspace_ = blocking_.row_block * depth + static_cast<Eigen::Index>(gemm_alignment / sizeof(T));
   }
 
   GemmKernel kernel_;
   GemmBlocking blocking_;
+  Eigen::Index panel_count_ = 0;
+  Eigen::Index full_block_workspace_ = 0;
   Eigen::Index out_features_ = 0;
   Eigen::Index in_features_ = 0;
   Eigen::Index capacity_ = 0;

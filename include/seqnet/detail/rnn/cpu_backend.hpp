@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
-#include <mutex>
+#include <atomic>
 #include <utility>
 #include <vector>
 
@@ -197,9 +197,14 @@ class CpuTeam {
     const Index G = product.output_size();
     const ConstMatrixView<T> input = matrix_view(a.input, a.rows, a.in_width, a.in_width);
     const MatrixView<T> out = matrix_view(a.out, a.rows, G, G);
+    if (threads_ == 1 || !product.packed()) {
+      run(product, input, a.bias_ih, out);
+      sync();
+      return;
+    }
     const Index unit = product.row_block();
     const Index units = (a.rows + unit - 1) / unit;
-    if (threads_ == 1 || !product.packed() || units < 2 * threads_) {
+    if (units < 2 * threads_) {
       run(product, input, a.bias_ih, out);
     } else {
       const auto [first, last] = share(units);
@@ -262,6 +267,7 @@ class CpuTeam {
     if (barrier_ != nullptr) barrier_->arrive_and_wait();
   }
   std::pair<Index, Index> share(Index count) const {
+    if (threads_ == 1) return {0, count};
     return {count * thread_ / threads_, count * (thread_ + 1) / threads_};
   }
   void run(PreparedLinear<T>& product, ConstMatrixView<T> input, const T* bias, MatrixView<T> out) const {
@@ -388,16 +394,23 @@ class WorkspaceCache {
 
   /// Calls `f(CpuWorkspace<T>&)` with the cached workspace, or with a temporary one if another thread is
   /// using it.
+  /// Nobody ever waits for the cache, so a flag taken with one atomic exchange guards it (a mutex's
+  /// try-lock and unlock cost more, on every call of a small cell).
   template <typename F>
   decltype(auto) with(F&& f) const {
-    std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
-    if (lock.owns_lock()) return std::forward<F>(f)(workspace_);
+    if (!busy_.exchange(true, std::memory_order_acquire)) {
+      struct Release {
+        std::atomic<bool>& flag;
+        ~Release() { flag.store(false, std::memory_order_release); }
+      } release{busy_};
+      return std::forward<F>(f)(workspace_);
+    }
     CpuWorkspace<T> temporary;
     return std::forward<F>(f)(temporary);
   }
 
  private:
-  mutable std::mutex mutex_;
+  mutable std::atomic<bool> busy_{false};
   mutable CpuWorkspace<T> workspace_;
 };
 

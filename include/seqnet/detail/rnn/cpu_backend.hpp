@@ -179,10 +179,12 @@ class CpuTeam {
       : ws_(workspace), mode_(mode), thread_(thread), threads_(threads), barrier_(barrier), gemm_(gemm_workspace) {}
 
   void zero(T* data, Index count) {
+    settle();
     if (thread_ == 0) std::fill(data, data + count, T(0));
     sync();
   }
   void copy_rows(const T* src, Index lds, T* dst, Index ldd, Index rows, Index cols) {
+    settle();
     if (thread_ == 0)
       for (Index r = 0; r < rows; ++r) std::copy(src + r * lds, src + r * lds + cols, dst + r * ldd);
     sync();
@@ -193,13 +195,15 @@ class CpuTeam {
   /// element is computed as on one thread (a row's result never depends on the rows around it).
   void project_input(const ProjectArgs<T>& a) {
     if (mode_ == Mode::Tiny) return;  // TinyStep multiplies each step's input itself
+    settle();
     PreparedLinear<T>& product = ws_.packed[static_cast<std::size_t>(a.slot)].input;
     const Index G = product.output_size();
     const ConstMatrixView<T> input = matrix_view(a.input, a.rows, a.in_width, a.in_width);
     const MatrixView<T> out = matrix_view(a.out, a.rows, G, G);
+    // No barrier at the end: the projections are read only by the pointwise half of a step, which
+    // `recurrent` runs after the barrier that follows its own product.
     if (threads_ == 1 || !product.packed()) {
       run(product, input, a.bias_ih, out);
-      sync();
       return;
     }
     const Index unit = product.row_block();
@@ -212,7 +216,6 @@ class CpuTeam {
       product.run_panels(row_range(input, begin, end), a.bias_ih, row_range(out, begin, end), 0, product.panels(),
                          gemm_);
     }
-    sync();
   }
 
   /// One step: `gh = h_prev W_hh^T + b_hh`, the gates, then (LSTMP) `h = h_full W_hr^T`. Returns when
@@ -220,6 +223,7 @@ class CpuTeam {
   void recurrent(const RecurrentSpec& spec, const StepArgs<T>& s) {
     const Index rows = s.rows, G = spec.gate_size(), H = spec.hidden_size, H_out = spec.output_size();
     if (rows == 0) return;
+    settle();
     if (mode_ == Mode::Tiny) {
       // One row, no projection (`TinyStep::suits`), on one thread.
       ws_.tiny[static_cast<std::size_t>(s.slot)].step(s.x, s.h_prev, s.c, s.h_out);
@@ -239,21 +243,26 @@ class CpuTeam {
       run(weights.projection, matrix_view(static_cast<const T*>(s.h_full), rows, H, H), nullptr,
           matrix_view(s.h_out, rows, H_out, s.ld_h_out));
     }
-    sync();
+    // The members' rows of h must meet before anyone reads them: at the start of the team's next
+    // operation, or, after a direction's last step, when the pool joins its threads.
+    pending_ = threads_ > 1;
   }
 
   // The backward pass's operations (plan.hpp `backward`). They run on the team's first thread; the
   // others wait at the barrier, so the results do not depend on the thread count.
   void add_rows(const T* src, Index lds, T* dst, Index ldd, Index rows, Index cols) {
+    settle();
     if (thread_ == 0) add_matrix_rows(src, lds, dst, ldd, rows, cols);
     sync();
   }
   void gemm_nn(Index m, Index n, Index k, const T* a, Index lda, const T* b, Index ldb, T* c, Index ldc,
                bool accumulate) {
+    settle();
     if (thread_ == 0) multiply_nn(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
     sync();
   }
   void pointwise_backward(const PointwiseBackwardArgs<T>& a) {
+    settle();
     const auto [r0, r1] = share(a.rows);
     for (Index row = r0; row < r1; ++row)
       for (Index unit = 0; unit < a.hidden; ++unit) pointwise_backward_element(a, row, unit);
@@ -265,6 +274,13 @@ class CpuTeam {
 
   void sync() const {
     if (barrier_ != nullptr) barrier_->arrive_and_wait();
+  }
+  /// Meets the barrier a previous operation left pending.
+  void settle() {
+    if (pending_) {
+      sync();
+      pending_ = false;
+    }
   }
   std::pair<Index, Index> share(Index count) const {
     if (threads_ == 1) return {0, count};
@@ -280,6 +296,7 @@ class CpuTeam {
   int thread_, threads_;
   SpinBarrier* barrier_;
   T* gemm_;
+  bool pending_ = false;
 };
 
 /// The plan's backend on the CPU for one call.

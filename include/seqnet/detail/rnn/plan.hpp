@@ -19,7 +19,8 @@
 ///                                          operations (a CPU team calls `body` on each of its threads)
 /// and its direction team provides:
 ///   zero, copy_rows                         as above (done once per team, visible to all its members after)
-///   project_input(ProjectArgs<T>)           all steps' input projections of one layer-direction
+///   project_input(ProjectArgs<T>)           all steps' input projections of one layer-direction (needed only by
+///                                          the steps' pointwise halves, which may order themselves after it)
 ///   recurrent(spec, StepArgs<T>)            one step's recurrent half; `recurrent_by_products` is the
 ///                                          reference a backend may replace with a fused kernel
 /// A backend adds the biases where it likes (the CPU in the products' epilogues, the GPU in the pointwise

@@ -49,10 +49,11 @@ class CellModule : public RecurrentModule<T> {
   }
 
   /// One checked step into `h1` (and, LSTM, `c1`), resized only if their shape is not the result's. The
-  /// outputs may be the state tensors `h0`/`c0` point at (a state updated in place).
+  /// outputs may be the state tensors `h0`/`c0` point at (a state updated in place). With `tape`, the
+  /// step is recorded for `run_backward`.
   template <int R>
   void run_into(const Tensor<T, R>& input, const TensorArg<T>* h0, const TensorArg<T>* c0, Tensor<T, R>& h1,
-                Tensor<T, R>* c1) const {
+                Tensor<T, R>* c1, RecurrentTape<T>* tape = nullptr) const {
     const RecurrentSpec& spec = this->spec_;
     const CallShape call = cell_call(spec, shape(input), h0 != nullptr ? &h0->shape : nullptr,
                                      c0 != nullptr ? &c0->shape : nullptr);
@@ -66,26 +67,19 @@ class CellModule : public RecurrentModule<T> {
     io.output = h1.data();
     io.h_n = h1.data();
     io.c_n = c1 != nullptr ? c1->data() : nullptr;
-    this->run_plan(call.dims, nullptr, io);
+    if (tape != nullptr) {
+      this->run_plan_recorded(call, shape(input), io, *tape);
+    } else {
+      this->run_plan(call.dims, nullptr, io);
+    }
   }
 
   /// `run`, recorded into `tape`.
   template <int R>
   Result<R> run_train(RecurrentTape<T>& tape, const Tensor<T, R>& input, const TensorArg<T>* h0,
                       const TensorArg<T>* c0) const {
-    const RecurrentSpec& spec = this->spec_;
-    const bool lstm = spec.kind == CellKind::LSTM;
-    const CallShape call = cell_call(spec, shape(input), h0 != nullptr ? &h0->shape : nullptr,
-                                     c0 != nullptr ? &c0->shape : nullptr);
-    Result<R> result{make_tensor<T, R>(call.h), lstm ? make_tensor<T, R>(call.c) : Tensor<T, R>()};
-    StackIO<T> io;
-    io.input = input.data();
-    io.h0 = h0 != nullptr ? h0->data : nullptr;
-    io.c0 = c0 != nullptr ? c0->data : nullptr;
-    io.output = result.h.data();
-    io.h_n = result.h.data();
-    io.c_n = lstm ? result.c.data() : nullptr;
-    this->run_plan_recorded(call, shape(input), io, tape);
+    Result<R> result;
+    run_into(input, h0, c0, result.h, this->spec_.kind == CellKind::LSTM ? &result.c : nullptr, &tape);
     return result;
   }
 

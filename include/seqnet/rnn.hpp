@@ -30,41 +30,14 @@ class StackedModule : public RecurrentModule<T> {
   template <int R>
   Result<R> run(const Tensor<T, R>& input, const TensorArg<T>* h0, const TensorArg<T>* c0,
                 const SequenceLengths* lengths = nullptr) const {
-    const RecurrentSpec& spec = this->spec_;
-    const bool lstm = spec.kind == CellKind::LSTM;
-    const CallShape call = module_call(spec, shape(input), h0 != nullptr ? &h0->shape : nullptr,
-                                       c0 != nullptr ? &c0->shape : nullptr, lengths);
-    Result<R> result{make_tensor<T, R>(call.output), make_tensor<T, R>(call.h),
-                     lstm ? make_tensor<T, R>(call.c) : Tensor<T, R>()};
-    StackIO<T> io;
-    io.input = input.data();
-    io.h0 = h0 != nullptr ? h0->data : nullptr;
-    io.c0 = c0 != nullptr ? c0->data : nullptr;
-    io.output = result.output.data();
-    io.h_n = result.h_n.data();
-    io.c_n = lstm ? result.c_n.data() : nullptr;
-    this->run_plan(call.dims, call.has_lengths ? &call.packed : nullptr, io);
-    return result;
+    return run_call(input, h0, c0, lengths, nullptr);
   }
 
   /// `run`, recorded into `tape`.
   template <int R>
   Result<R> run_train(RecurrentTape<T>& tape, const Tensor<T, R>& input, const TensorArg<T>* h0,
                       const TensorArg<T>* c0, const SequenceLengths* lengths = nullptr) const {
-    const bool lstm = this->spec_.kind == CellKind::LSTM;
-    const CallShape call = module_call(this->spec_, shape(input), h0 != nullptr ? &h0->shape : nullptr,
-                                       c0 != nullptr ? &c0->shape : nullptr, lengths);
-    Result<R> result{make_tensor<T, R>(call.output), make_tensor<T, R>(call.h),
-                     lstm ? make_tensor<T, R>(call.c) : Tensor<T, R>()};
-    StackIO<T> io;
-    io.input = input.data();
-    io.h0 = h0 != nullptr ? h0->data : nullptr;
-    io.c0 = c0 != nullptr ? c0->data : nullptr;
-    io.output = result.output.data();
-    io.h_n = result.h_n.data();
-    io.c_n = lstm ? result.c_n.data() : nullptr;
-    this->run_plan_recorded(call, shape(input), io, tape);
-    return result;
+    return run_call(input, h0, c0, lengths, &tape);
   }
 
   /// Gradients of the call recorded in `tape`, given those at its output and (null: zero) at h_n, c_n.
@@ -87,6 +60,30 @@ class StackedModule : public RecurrentModule<T> {
     io.grad_c0 = lstm ? grads.c0.data() : nullptr;
     this->backward_recorded(tape, io);
     return grads;
+  }
+
+ private:
+  template <int R>
+  Result<R> run_call(const Tensor<T, R>& input, const TensorArg<T>* h0, const TensorArg<T>* c0,
+                     const SequenceLengths* lengths, RecurrentTape<T>* tape) const {
+    const bool lstm = this->spec_.kind == CellKind::LSTM;
+    const CallShape call = module_call(this->spec_, shape(input), h0 != nullptr ? &h0->shape : nullptr,
+                                       c0 != nullptr ? &c0->shape : nullptr, lengths);
+    Result<R> result{make_tensor<T, R>(call.output), make_tensor<T, R>(call.h),
+                     lstm ? make_tensor<T, R>(call.c) : Tensor<T, R>()};
+    StackIO<T> io;
+    io.input = input.data();
+    io.h0 = h0 != nullptr ? h0->data : nullptr;
+    io.c0 = c0 != nullptr ? c0->data : nullptr;
+    io.output = result.output.data();
+    io.h_n = result.h_n.data();
+    io.c_n = lstm ? result.c_n.data() : nullptr;
+    if (tape != nullptr) {
+      this->run_plan_recorded(call, shape(input), io, *tape);
+    } else {
+      this->run_plan(call.dims, call.has_lengths ? &call.packed : nullptr, io);
+    }
+    return result;
   }
 };
 

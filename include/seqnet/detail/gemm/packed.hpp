@@ -85,6 +85,7 @@ inline GemmKernel best_gemm_kernel() {
 /// where this build has no `isa` kernel for these types.
 template <typename Types, typename F>
 void with_gemm_kernel(GemmKernel isa, F&& f) {
+  (void)isa;  // builds without x86 kernels have only the portable one
 #if SEQNET_GEMM_HAVE_X86_KERNELS
   if constexpr (GemmKernelImpl<GemmKernel::Avx512, Types>::available) {
     if (isa == GemmKernel::Avx512) return f(GemmKernelImpl<GemmKernel::Avx512, Types>{});

@@ -421,6 +421,7 @@ TEST_CASE("optimizer steps allocate nothing after the first, nor do zero_grad an
     CHECK(allocations_during([&] { step_lr.step(); }) == 0);
     CHECK(allocations_during([&] { cosine.step(); }) == 0);
   }
+}
 
 // The training API (docs/training.md): tapes, gradients and loss gradients live in caller-owned or
 // module-owned buffers, so once they have their shapes a training step allocates nothing.

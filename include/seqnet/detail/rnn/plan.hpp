@@ -246,13 +246,8 @@ class StackPlan {
       : spec_(&spec), layout_(&layout), dims_(dims), packed_(packed) {
     const Index S = dims.seq_len, B = dims.batch, G = spec.gate_size(), H = spec.hidden_size;
     const Index H_out = spec.output_size(), width = spec.directions() * H_out;
-    Index next = 0;
-    // Every slot starts on a 64-element boundary, so vector loads stay aligned on any backend.
-    auto take = [&next](Index count) {
-      const Index at = next;
-      next += (count + 63) / 64 * 64;
-      return at;
-    };
+    SlotAllocator slots;
+    auto take = [&slots](Index count) { return slots.take(count); };
     for (Index dir = 0; dir < spec.directions(); ++dir) {
       ws_.input_gates[dir] = take(S * B * G);
       ws_.gh[dir] = take(B * G);
@@ -267,7 +262,7 @@ class StackPlan {
       ws_.sorted_h = take(stacked * B * H_out);
       ws_.sorted_c = take(spec.kind == CellKind::LSTM ? stacked * B * H : 0);
     }
-    ws_.total = next;
+    ws_.total = slots.total;
 
   }
 
@@ -375,12 +370,8 @@ class StackPlan {
     const Index S = dims_.seq_len, B = dims_.batch, G = spec.gate_size(), H = spec.hidden_size;
     const Index H_out = spec.output_size(), width = spec.directions() * H_out;
     BackwardLayout bw;
-    Index next = 0;
-    auto take = [&next](Index count) {
-      const Index at = next;
-      next += (count + 63) / 64 * 64;
-      return at;
-    };
+    SlotAllocator slots;
+    auto take = [&slots](Index count) { return slots.take(count); };
 
     for (Index dir = 0; dir < spec.directions(); ++dir) {
       const bool projecting = spec.proj_size > 0, lstm = spec.kind == CellKind::LSTM;
@@ -402,7 +393,7 @@ class StackPlan {
       bw.sorted_grad_h = take(stacked * B * H_out);
       bw.sorted_grad_c = take(spec.kind == CellKind::LSTM ? stacked * B * H : 0);
     }
-    bw.total = next;
+    bw.total = slots.total;
     return bw;
   }
 

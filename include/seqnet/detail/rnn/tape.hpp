@@ -11,6 +11,17 @@
 
 namespace seqnet::detail {
 
+/// Hands out consecutive slots of one buffer, each starting on a 64-element boundary so vector loads
+/// stay aligned on any backend: the plan's workspaces and the tape are laid out with it.
+struct SlotAllocator {
+  Index total = 0;
+  Index take(Index count) {
+    const Index at = total;
+    total += (count + 63) / 64 * 64;
+    return at;
+  }
+};
+
 /// Element offsets of everything recorded for one call of `dims` on a stack of `spec`, in one buffer of
 /// `total` elements (each part starts on a 64-element boundary). Per layer-direction (index
 /// `layer * D + dir`):
@@ -37,11 +48,8 @@ struct TapeLayout {
     const Index H = spec.hidden_size, H_out = spec.output_size(), width = D * H_out;
     const bool lstm = spec.kind == CellKind::LSTM;
     const Index recorded = recorded_gates(spec.kind);
-    auto take = [this](Index count) {
-      const Index at = total;
-      total += (count + 63) / 64 * 64;
-      return at;
-    };
+    SlotAllocator slots;
+    auto take = [&slots](Index count) { return slots.take(count); };
     for (Index index = 0; index < L * D; ++index) {
       gates.push_back(take(S * B * recorded * H));
       c.push_back(lstm ? take(S * B * H) : -1);
@@ -54,6 +62,7 @@ struct TapeLayout {
       input.push_back(layer == 0 ? take(S * B * spec.input_size) : dropped ? take(S * B * width) : output[layer - 1]);
       mask.push_back(dropout && layer < L - 1 ? take(S * B * width) : -1);
     }
+    total = slots.total;
   }
 
   /// Elements recorded for one layer-direction, and for one layer (what docs/architecture.md tabulates).

@@ -4,7 +4,7 @@
 // loss curve and the forecast of the held-out last five years as SVG files. docs/training.md shows the
 // PyTorch loop this mirrors.
 //
-//   train_reg_lstm [output directory for the SVG files, default .]
+//   train_reg_lstm [output directory for the SVG files, default: the build's examples directory]
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -78,7 +78,7 @@ void write_svg(const std::string& path, const std::string& title, const std::vec
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string out_dir = argc > 1 ? argv[1] : ".";
+  const std::string out_dir = argc > 1 ? argv[1] : SEQNET_EXAMPLE_OUTPUT_DIR;
   std::vector<double> values = read_series(SEQNET_EXAMPLE_DATA_DIR "/seasonal.csv");
   // Scale to [0, 1] with the whole series' range, as the tutorial does (with the training part's range
   // alone, the trend would carry the held-out years above anything the tanh network saw).

@@ -178,10 +178,7 @@ class PackedWeight {
   /// `packed_linear_workspace_size`, which covers every kernel).
   Eigen::Index workspace_elements(Eigen::Index rows) const {
     if (rows >= blocking_.row_block) return full_block_workspace_;
-    const Eigen::Index block_rows = rows < blocking_.row_block ? rows : blocking_.row_block;
-    const Eigen::Index rounded_rows = (block_rows + blocking_.tile_rows - 1) / blocking_.tile_rows * blocking_.tile_rows;
-    const Eigen::Index depth = in_features_ < blocking_.grouped_depth ? in_features_ : blocking_.grouped_depth;
-    return rounded_rows * depth + static_cast<Eigen::Index>(gemm_alignment / sizeof(T));
+    return packed_input_elements(blocking_, rows, in_features_) + static_cast<Eigen::Index>(gemm_alignment / sizeof(T));
   }
   const T* data() const { return storage_.get(); }
 
@@ -232,8 +229,8 @@ class PackedWeight {
   void set_shape_constants() {
     const Eigen::Index width = panel_width();
     panel_count_ = (out_features_ + width - 1) / width;
-    const Eigen::Index depth = in_features_ < blocking_.grouped_depth ? in_features_ : blocking_.grouped_depth;
-    full_block_workspace_ = blocking_.row_block * depth + static_cast<Eigen::Index>(gemm_alignment / sizeof(T));
+    full_block_workspace_ = packed_input_elements(blocking_, blocking_.row_block, in_features_) +
+                            static_cast<Eigen::Index>(gemm_alignment / sizeof(T));
   }
 
   GemmKernel kernel_;

@@ -118,8 +118,7 @@ class RecurrentModule : public Module<T> {
     tape.layout_ = plan.tape_layout(this->training_);
     ensure_size(tape.data_, tape.layout_.total);
     const TapeView<T> view{&tape.layout_, tape.data_.data()};
-    WeightUse use = weight_use();
-    use.tiny = false;
+    const WeightUse use = weight_use();  // a recording call never takes TinyStep (CpuWorkspace::prepare)
     workspace_.with([&](CpuWorkspace<T>& workspace) {
       run_on_cpu(plan, spec_, layout_, this->params_.data(), packed, io, this->training_, generator(), workspace, use,
                  view);
@@ -128,10 +127,10 @@ class RecurrentModule : public Module<T> {
     tape.version_ = this->params_.version();
   }
 
-  /// The backward pass of the call recorded in `tape`; `io.grad_params` is set here (the module's
+  /// The backward pass of the call recorded in `tape`, which the caller has checked with
+  /// `recorded_call` (it needed the call's shapes first); `io.grad_params` is set here (the module's
   /// gradients, which it adds to).
   void backward_recorded(RecurrentTape<T>& tape, StackGradIO<T> io) {
-    recorded_call(tape);
     const PackedBatch* packed = tape.call_.has_lengths ? &tape.call_.packed : nullptr;
     const StackPlan<T> plan(spec_, layout_, tape.call_.dims, packed);
     ensure_size(tape.scratch_, plan.backward_workspace_size());

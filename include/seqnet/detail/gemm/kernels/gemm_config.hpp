@@ -230,13 +230,17 @@ struct GemmKernelImpl {
 
 inline constexpr std::size_t gemm_alignment = 64;
 
-/// Elements of packed-input space a kernel needs for `rows x depth` inputs.
-template <typename T>
-Eigen::Index packed_input_elements(GemmKernel kernel, Eigen::Index rows, Eigen::Index depth) {
-  const GemmBlocking& b = gemm_blocking<T>(kernel);
+/// Elements of packed-input space a kernel blocked as `b` needs for `rows x depth` inputs.
+inline Eigen::Index packed_input_elements(const GemmBlocking& b, Eigen::Index rows, Eigen::Index depth) {
   const Eigen::Index block_rows = rows < b.row_block ? rows : b.row_block;
   const Eigen::Index rounded_rows = (block_rows + b.tile_rows - 1) / b.tile_rows * b.tile_rows;
   return rounded_rows * (depth < b.grouped_depth ? depth : b.grouped_depth);
+}
+
+/// The same for the same-type kernel `kernel` of `T` on this CPU.
+template <typename T>
+Eigen::Index packed_input_elements(GemmKernel kernel, Eigen::Index rows, Eigen::Index depth) {
+  return packed_input_elements(gemm_blocking<T>(kernel), rows, depth);
 }
 
 }  // namespace seqnet::detail

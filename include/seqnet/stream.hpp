@@ -156,6 +156,10 @@ class Stream {
     // The packed weights are kept from step to step and re-packed whenever the module's parameters
     // change version (a load, any writable access), so a step never mixes old and new parameters.
     const detail::WeightUse use{module_->parameter_version(), true, module_->is_prepacked()};
+    if (detail::takes_tiny_step<T>(spec_, dims, use, false)) {
+      detail::run_tiny_step_on_cpu(spec_, layout_, module_->flat_parameters(), io, workspace_, use);
+      return;
+    }
     const detail::StackPlan<T> plan(spec_, layout_, dims, nullptr);
     detail::run_on_cpu(plan, spec_, layout_, module_->flat_parameters(), nullptr, io, false, default_generator(),
                        workspace_, use);

@@ -126,11 +126,7 @@ struct CpuWorkspace {
     };
     ensure_size(buffer, workspace_elements);
     if (use.tiny && !recording && TinyStep<T>::suits(spec, B)) {
-      if (!(use.keep && tiny_version == use.version && static_cast<Index>(tiny.size()) == slots)) {
-        tiny.resize(static_cast<std::size_t>(slots));
-        for (Index slot = 0; slot < slots; ++slot) tiny[static_cast<std::size_t>(slot)].pack(spec, weights(slot));
-        tiny_version = use.keep ? use.version : 0;
-      }
+      prepare_tiny(spec, layout, params, use);
       return Mode::Tiny;
     }
     if (static_cast<Index>(packed.size()) != slots) {
@@ -158,6 +154,19 @@ struct CpuWorkspace {
     }
     packed_version = use.keep ? use.version : 0;
     return Mode::Packed;
+  }
+
+  /// Packs every layer-direction's `TinyStep`, unless they were packed at `use.version` and kept.
+  void prepare_tiny(const RecurrentSpec& spec, const ParameterLayout& layout, const T* params, const WeightUse& use) {
+    const Index slots = spec.num_layers * spec.directions();
+    if (use.keep && tiny_version == use.version && static_cast<Index>(tiny.size()) == slots) return;
+    tiny.resize(static_cast<std::size_t>(slots));
+    for (Index slot = 0; slot < slots; ++slot) {
+      const DirectionWeights<T> w = DirectionWeights<T>::at(params, layout.directions[static_cast<std::size_t>(slot)],
+                                                             spec.layer_input_size(slot / spec.directions()));
+      tiny[static_cast<std::size_t>(slot)].pack(spec, w);
+    }
+    tiny_version = use.keep ? use.version : 0;
   }
 
   /// Packing space for `threads - 1` helper threads of direction `dir`.
@@ -386,6 +395,25 @@ void run_on_cpu(const StackPlan<T>& plan, const RecurrentSpec& spec, const Param
   CpuBackend<T> backend(workspace, mode);
   plan.run(backend, params, io, workspace.buffer.data(), packed != nullptr ? packed->sorted_indices.data() : nullptr,
            training, generator, tape);
+}
+
+/// Whether a forward call of `dims` may take `run_tiny_step_on_cpu`: one step of one row through a
+/// unidirectional stack whose layers all suit `TinyStep`, on weights kept prepacked, with no dropout.
+template <typename T>
+bool takes_tiny_step(const RecurrentSpec& spec, const SequenceDims& dims, const WeightUse& use, bool training) {
+  return use.tiny && dims.seq_len == 1 && dims.batch == 1 && spec.directions() == 1 &&
+         !(training && spec.dropout > 0.0 && spec.num_layers > 1) && TinyStep<T>::suits(spec, 1);
+}
+
+/// What `run_on_cpu` computes in `Mode::Tiny` for a call that `takes_tiny_step`, with the same kernel
+/// and so the same bits, without laying out a plan (`StackPlan::run_single_row_step`).
+template <typename T>
+void run_tiny_step_on_cpu(const RecurrentSpec& spec, const ParameterLayout& layout, const T* params,
+                          const StackIO<T>& io, CpuWorkspace<T>& workspace, const WeightUse& use) {
+  workspace.prepare_tiny(spec, layout, params, use);
+  StackPlan<T>::run_single_row_step(spec, io, [&](Index layer, const T* x, const T* h_prev, T* c, T* h_out) {
+    workspace.tiny[static_cast<std::size_t>(layer)].step(x, h_prev, c, h_out);
+  });
 }
 
 /// The backward pass of a recorded call on the CPU (plan.hpp `backward`), with `workspace` (at least

@@ -266,6 +266,35 @@ class StackPlan {
 
   }
 
+  /// What `run` computes for one step of one row through a unidirectional stack with no dropout, for a
+  /// backend that steps a layer in one call, `step_layer(layer, x, h_prev (null: zero), c, h_out)`
+  /// (the CPU's `TinyStep`), without laying out a workspace: at hidden sizes up to 32 that bookkeeping
+  /// (slots, the direction loop, state copies) costs as much as the step itself, and this is the call a
+  /// real-time loop makes once per sample. `io.h0`/`io.c0` may be `io.h_n`/`io.c_n` (a state stepped in
+  /// place), so `step_layer` must read `h_prev` before it writes `h_out`.
+  template <typename StepLayer>
+  static void run_single_row_step(const RecurrentSpec& spec, const StackIO<T>& io, StepLayer&& step_layer) {
+    const Index H = spec.hidden_size, L = spec.num_layers;
+    const T* x = io.input;
+    for (Index layer = 0; layer < L; ++layer) {
+      T* c = nullptr;
+      if (spec.kind == CellKind::LSTM) {
+        c = io.c_n + layer * H;
+        const T* c0 = io.c0 != nullptr ? io.c0 + layer * H : nullptr;
+        if (c0 == nullptr) {
+          std::fill(c, c + H, T(0));
+        } else if (c0 != c) {
+          std::copy(c0, c0 + H, c);
+        }
+      }
+      T* h_out = layer == L - 1 ? io.output : io.h_n + layer * H;
+      step_layer(layer, x, io.h0 != nullptr ? io.h0 + layer * H : nullptr, c, h_out);
+      x = h_out;
+    }
+    T* last = io.h_n + (L - 1) * H;
+    if (last != io.output) std::copy(io.output, io.output + H, last);
+  }
+
   /// Elements of workspace `run` needs.
   Index workspace_size() const { return ws_.total; }
   /// Elements of workspace `backward` needs.

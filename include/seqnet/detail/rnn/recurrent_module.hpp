@@ -81,8 +81,14 @@ class RecurrentModule : public Module<T> {
 
   /// Runs the plan of one checked call on the module's cached workspace.
   void run_plan(const SequenceDims& dims, const PackedBatch* packed, const StackIO<T>& io) const {
-    const StackPlan<T> plan(spec_, layout_, dims, packed);
     const WeightUse use = weight_use();
+    if (packed == nullptr && takes_tiny_step<T>(spec_, dims, use, this->training_)) {
+      workspace_.with([&](CpuWorkspace<T>& workspace) {
+        run_tiny_step_on_cpu(spec_, layout_, this->params_.data(), io, workspace, use);
+      });
+      return;
+    }
+    const StackPlan<T> plan(spec_, layout_, dims, packed);
     workspace_.with([&](CpuWorkspace<T>& workspace) {
       run_on_cpu(plan, spec_, layout_, this->params_.data(), packed, io, this->training_, generator(), workspace, use);
     });

@@ -85,12 +85,16 @@ class TinyStep {
     }
   }
 
-  /// `x` `[input_size]` and `h_prev` `[H]` in, `h_next` `[H]` out (it may be `h_prev` itself); `c` `[H]` is
-  /// LSTM's cell state, updated in place.
+  /// `x` `[input_size]` and `h_prev` `[H]` (null: zero) in, `h_next` `[H]` out (it may be `h_prev`
+  /// itself); `c` `[H]` is LSTM's cell state, updated in place.
   void step(const T* x, const T* h_prev, T* c, T* h_next) {
     const Index H = hidden_, G = static_cast<Index>(zeros_.size());
     std::copy(x, x + input_, z_.begin());
-    std::copy(h_prev, h_prev + H, z_.begin() + input_);
+    if (h_prev != nullptr) {
+      std::copy(h_prev, h_prev + H, z_.begin() + input_);
+    } else {
+      std::fill(z_.begin() + input_, z_.end(), T(0));
+    }
     product();
     PointwiseArgs<T> a;
     a.kind = kind_;

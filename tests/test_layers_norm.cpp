@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
-// LayerNorm against PyTorch golden data (random weights, so a perturbed weight fails), Dropout (eval:
-// identity; train: inverted dropout), Identity and Flatten, with reprs and PyTorch's error texts.
+// LayerNorm and BatchNorm1d against PyTorch golden data (random weights and running statistics, so a perturbed
+// value fails; BatchNorm1d in eval mode and in training mode with the running statistics' update), Dropout
+// (eval: identity; train: inverted dropout), Identity and Flatten, with reprs, state_dict keys and PyTorch's
+// error texts.
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <seqnet/seqnet.hpp>
@@ -51,7 +55,87 @@ void check_layer_norm_golden() {
   layers_golden::report<T>("LayerNorm", stats, cases.size());
 }
 
+template <typename T>
+void check_batch_norm_golden() {
+  layers_golden::Stats stats;
+  const auto cases = conv_golden::cases_of<T>("BatchNorm1d");
+  for (const golden::Case* c : cases) {
+    INFO("case " << c->name);
+    const bool affine = c->bool_option("affine"), train = c->bool_option("train");
+    seqnet::BatchNormOptions options(c->int_option("num_features"));
+    options.eps(c->float_option("eps")).affine(affine);
+    if (c->option("momentum") == "none") {
+      options.momentum(std::nullopt);
+    } else {
+      options.momentum(c->float_option("momentum"));
+    }
+    seqnet::BatchNorm1d<T> norm(options);
+    CHECK(norm.repr() == c->repr);
+    conv_golden::load_parameters(norm, *c, affine ? 2 : 0);
+    REQUIRE(c->params.size() == (affine ? 4u : 2u));
+    for (std::size_t i = c->params.size() - 2; i < c->params.size(); ++i) {
+      auto buffer = norm.buffer(c->params[i].name);
+      REQUIRE(static_cast<std::size_t>(buffer.size()) == c->params[i].values.size());
+      for (std::size_t k = 0; k < c->params[i].values.size(); ++k) buffer.data()[k] = static_cast<T>(c->params[i].values[k]);
+    }
+    if (!train) norm.eval();
+    CHECK(norm.is_training() == train);
+    conv_golden::with_tensor<T>(*c->find_input("x"), [&](const auto& x) {
+      constexpr int R = std::decay_t<decltype(x)>::NumIndices;
+      if constexpr (R == 2 || R == 3) {
+        const auto& const_norm = norm;
+        layers_golden::compare(const_norm(x), c->find_output("y"), stats);  // const: no update
+        layers_golden::compare(norm(x), c->find_output("y"), stats);        // non-const: updates in training
+        if (train) {
+          for (const char* name : {"running_mean", "running_var"}) {
+            INFO(name);
+            const auto buffer = std::as_const(norm).buffer(name);
+            Tensor<T, 1> after(buffer.size());
+            std::copy(buffer.data(), buffer.data() + buffer.size(), after.data());
+            layers_golden::compare(after, c->find_output(name), stats);
+          }
+          CHECK(std::as_const(norm).buffer("num_batches_tracked").data()[0] == T(1));
+        } else {
+          norm.buffer("running_mean").data()[0] += T(0.01);
+          const auto expected = layers_golden::to_tensor<T, R>(*c->find_output("y"));
+          CHECK(seqnet_test::max_abs_diff(norm(x), expected) > 1e-4);
+        }
+      } else {
+        FAIL("rank " << R);
+      }
+    });
+    ++stats.cases;
+  }
+  layers_golden::report<T>("BatchNorm1d", stats, cases.size());
+}
+
 }  // namespace
+
+TEST_CASE("BatchNorm1d matches torch.nn.BatchNorm1d (fp64)", "[layers][norm][golden]") { check_batch_norm_golden<double>(); }
+TEST_CASE("BatchNorm1d matches torch.nn.BatchNorm1d (fp32)", "[layers][norm][golden]") { check_batch_norm_golden<float>(); }
+
+TEST_CASE("BatchNorm1d parameters, buffers, state_dict keys and errors", "[layers][norm]") {
+  seqnet::BatchNorm1d<float> norm(8);
+  CHECK(norm.repr() == "BatchNorm1d(8, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)");
+  std::vector<std::string> keys;
+  for (const auto& entry : seqnet::state_dict(norm)) keys.push_back(entry.first);
+  CHECK(keys == std::vector<std::string>{"weight", "bias", "running_mean", "running_var", "num_batches_tracked"});
+  CHECK(seqnet::BatchNorm1d<float>(seqnet::BatchNormOptions(8).eps(1e-3).momentum(0.01).affine(false).track_running_stats(false))
+            .repr() == "BatchNorm1d(8, eps=0.001, momentum=0.01, affine=False, bias=False, track_running_stats=False)");
+  CHECK(seqnet::BatchNorm1d<float>(seqnet::BatchNormOptions(8).momentum(std::nullopt)).repr() ==
+        "BatchNorm1d(8, eps=1e-05, momentum=None, affine=True, bias=True, track_running_stats=True)");
+  CHECK(message_of<seqnet::value_error>([&] { norm(seqnet::zeros<float>(1, 8)); }) ==
+        "Expected more than 1 value per channel when training, got input size torch.Size([1, 8])");
+  norm.eval();
+  CHECK(message_of<seqnet::shape_error>([&] { norm(seqnet::zeros<float>(2, 4, 10)); }) ==
+        "running_mean should contain 4 elements not 8");
+  CHECK(message_of<seqnet::shape_error>([&] { norm(seqnet::zeros<float>(3, 5)); }) ==
+        "running_mean should contain 5 elements not 8");
+  // eval with the initial statistics (mean 0, var 1): y = x / sqrt(1 + eps)
+  Tensor<float, 2> x(2, 8);
+  x.setConstant(3.0f);
+  CHECK(norm(x)(1, 7) == Approx(3.0 / std::sqrt(1.0 + 1e-5)));
+}
 
 TEST_CASE("LayerNorm matches torch.nn.LayerNorm (fp64)", "[layers][norm][golden]") { check_layer_norm_golden<double>(); }
 TEST_CASE("LayerNorm matches torch.nn.LayerNorm (fp32)", "[layers][norm][golden]") { check_layer_norm_golden<float>(); }

@@ -12,7 +12,8 @@ This rewrites tests/golden/conv_layers_float64.txt and conv_layers_float32.txt i
 tools/gen_golden.py (read by tests/golden_io.hpp). Each case names its module (the PyTorch class, or
 "pad" / "op" for functions), its options (strings without spaces; a pair "l,r"), the parameters
 (named_parameters() order; BatchNorm1d's running_mean and running_var follow as extra entries), the inputs
-x (and x2 for cat) and the output y. Parameters that PyTorch initialises to constants (LayerNorm,
+x (and x2 for cat) and the output y (BatchNorm1d in training mode: then running_mean and running_var after
+the call). Parameters that PyTorch initialises to constants (LayerNorm,
 BatchNorm1d) are redrawn at random, so a test fails when any weight is perturbed.
 
 Every case seeds torch from its name and torch runs single-threaded, so the output is deterministic.
@@ -132,6 +133,10 @@ CASES = [
     case("batchnorm_2d", "BatchNorm1d", [4, 6], num_features=6, eps=1e-5, affine=True),
     case("batchnorm_3d", "BatchNorm1d", [2, 6, 7], num_features=6, eps=1e-5, affine=True),
     case("batchnorm_3d_noaffine_eps", "BatchNorm1d", [3, 5, 4], num_features=5, eps=1e-3, affine=False),
+    case("batchnorm_3d_train", "BatchNorm1d", [3, 4, 6], num_features=4, eps=1e-5, affine=True, train=True,
+         momentum=0.1),
+    case("batchnorm_2d_train_cumulative", "BatchNorm1d", [5, 3], num_features=3, eps=1e-5, affine=True, train=True,
+         momentum="none"),
     # ---- tensor glue
     case("narrow_channels", "op", [2, 6, 5], op="narrow", dim=1, start=1, length=3),
     case("narrow_last_negative_start", "op", [2, 3, 8], op="narrow", dim=-1, start=-5, length=4),
@@ -174,7 +179,7 @@ def build_case(c, dtype):
     if o.get("positive"):
         x = x.abs() + 0.1
     inputs = [("x", x)]
-    module, extra = None, []
+    module, extra, after = None, [], []
     if kind == "Conv1d":
         module = nn.Conv1d(o["in_channels"], o["out_channels"], o["kernel_size"], stride=o["stride"],
                            padding=o["padding"], dilation=o["dilation"], groups=o["groups"], bias=o["bias"],
@@ -205,10 +210,18 @@ def build_case(c, dtype):
                               dtype=dtype)
         randomise(module, dtype)
     elif kind == "BatchNorm1d":
-        module = nn.BatchNorm1d(o["num_features"], eps=o["eps"], affine=o["affine"], dtype=dtype)
+        momentum = o.get("momentum", 0.1)
+        module = nn.BatchNorm1d(o["num_features"], eps=o["eps"], affine=o["affine"],
+                                momentum=None if momentum == "none" else momentum, dtype=dtype)
         randomise(module, dtype)
-        module.eval()
-        extra = [("running_mean", module.running_mean), ("running_var", module.running_var)]
+        extra = [("running_mean", module.running_mean.clone()), ("running_var", module.running_var.clone())]
+        if o.get("train"):
+            # training mode: batch statistics, and the running statistics after the call as extra outputs
+            with torch.no_grad():
+                y = module(x)
+            after = [("running_mean", module.running_mean.clone()), ("running_var", module.running_var.clone())]
+        else:
+            module.eval()
     elif kind == "op":
         op = o["op"]
         if op == "narrow":
@@ -233,8 +246,9 @@ def build_case(c, dtype):
         raise ValueError(kind)
 
     if module is not None:
-        with torch.no_grad():
-            y = module(x)
+        if not o.get("train"):
+            with torch.no_grad():
+                y = module(x)
         text = repr(module)
         training = module.training
         params = list(module.named_parameters()) + extra
@@ -245,6 +259,9 @@ def build_case(c, dtype):
     assert y.dtype == dtype and torch.isfinite(y).all(), c["name"]
 
     options = {k: v for k, v in o.items() if k not in ("x2", "positive")}
+    if kind == "BatchNorm1d":
+        options.setdefault("train", False)
+        options.setdefault("momentum", 0.1)
     lines = ["case " + c["name"], "module " + kind]
     lines.append("options " + " ".join("%s=%s" % (k, option_value(v)) for k, v in options.items()))
     lines.append("mode " + ("train" if training else "eval"))
@@ -257,6 +274,8 @@ def build_case(c, dtype):
     for name, t in inputs:
         lines += tensor_lines("input", name, t)
     lines += tensor_lines("output", "y", y)
+    for name, t in after:
+        lines += tensor_lines("output", name, t)
     lines.append("end")
     return lines
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -158,6 +159,47 @@ class ParameterStore {
   std::vector<T> values_;
   std::vector<T> grads_;  ///< empty until first needed
   std::uint64_t version_ = next_version();
+};
+
+/// A module's buffers (PyTorch's `register_buffer`): tensors that are state but not parameters, such as
+/// BatchNorm's running statistics. Each has a name, a shape and a `persistent` flag (persistent buffers
+/// are saved and loaded with the state dict, after the module's parameters). Declared one by one while
+/// the module is built, so views taken before the last declaration may dangle.
+template <typename T>
+class BufferStore {
+ public:
+  void add(std::string name, Shape shape, T fill, bool persistent) {
+    const Index offset = table_.add(std::move(name), std::move(shape));
+    values_.resize(static_cast<std::size_t>(table_.total_size), fill);
+    std::fill(values_.begin() + static_cast<std::ptrdiff_t>(offset), values_.end(), fill);
+    persistent_.push_back(persistent);
+  }
+
+  const ParameterTable& table() const noexcept { return table_; }
+  bool persistent(std::size_t i) const noexcept { return persistent_[i]; }
+  bool empty() const noexcept { return table_.entries.empty(); }
+
+  /// The buffers in declaration order; `persistent_only` keeps those a state dict holds.
+  template <typename U>
+  void append_to(NamedParameters<U>& out, const std::string& prefix, bool persistent_only) const {
+    U* base = const_cast<U*>(values_.data());
+    for (std::size_t i = 0; i < table_.entries.size(); ++i) {
+      if (persistent_only && !persistent_[i]) continue;
+      const ParameterInfo& entry = table_.entries[i];
+      out.emplace_back(prefix + entry.name, Parameter<U>(base + entry.offset, entry.shape));
+    }
+  }
+  template <typename U>
+  Parameter<U> find(const std::string& name) const {
+    const ParameterInfo* entry = table_.find(name);
+    if (entry == nullptr) return Parameter<U>(nullptr, Shape());
+    return Parameter<U>(const_cast<U*>(values_.data()) + entry->offset, entry->shape);
+  }
+
+ private:
+  ParameterTable table_;
+  std::vector<T> values_;
+  std::vector<bool> persistent_;
 };
 
 }  // namespace detail

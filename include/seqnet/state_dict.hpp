@@ -4,7 +4,8 @@
 /// modules (`prefixed`, `join`), keyed by PyTorch's names (`rnn.weight_ih_l0`, `reg.0.weight`).
 ///
 /// Everything here is written against one duck-typed interface: a "module" is anything with
-/// `named_parameters()` returning `NamedParameters<T>` (or `NamedParameters<const T>` on a const object).
+/// `named_state()` (a `Module<T>`: parameters and persistent buffers, in PyTorch's state_dict order) or
+/// else `named_parameters()`, returning `NamedParameters<T>` (or `NamedParameters<const T>` on a const object).
 #pragma once
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "errors.hpp"
+#include "module.hpp"
 #include "parameter.hpp"
 #include "tensor.hpp"
 
@@ -158,6 +160,22 @@ decltype(auto) readable(M& module) {
   }
 }
 
+template <typename M, typename = void>
+struct has_named_state : std::false_type {};
+template <typename M>
+struct has_named_state<M, std::void_t<decltype(std::declval<M&>().named_state())>> : std::true_type {};
+
+/// What a state dict holds for `module`: `named_state()` (parameters and persistent buffers) when the
+/// module has it, else `named_parameters()`.
+template <typename M>
+auto named_state_of(M& module) {
+  if constexpr (has_named_state<M>::value) {
+    return module.named_state();
+  } else {
+    return module.named_parameters();
+  }
+}
+
 template <typename P>
 auto named_parameters_of(P& part) {
   return part.named_parameters();
@@ -239,6 +257,40 @@ inline std::string load_error_message(const std::string& type_name, const Incomp
   return text;
 }
 
+/// Whether `M` is a `Module<T>` (which knows its children), not a struct built with `join`.
+template <typename M, typename = void>
+struct is_module_tree : std::false_type {};
+template <typename M>
+struct is_module_tree<M, std::void_t<typename M::Scalar>> : std::is_base_of<Module<typename M::Scalar>, M> {};
+
+/// The keys of a state dict that name nothing in `module`. For a `Module` tree they are listed as
+/// PyTorch's `load_state_dict` lists them, module by module, depth first: a module claims the keys under
+/// its prefix whose next component is neither one of its own tensors nor one of its children. Otherwise
+/// (a struct built with `join`), in the state dict's order.
+template <typename M>
+std::vector<std::string> unexpected_keys(const M& module, const std::vector<std::string>& keys,
+                                         const std::set<std::string>& known) {
+  std::vector<std::string> out;
+  if constexpr (is_module_tree<M>::value) {
+    for (const auto& [path, sub] : module.named_modules()) {
+      const std::string prefix = path.empty() ? path : path + ".";
+      std::set<std::string> local, children;
+      for (const auto& entry : sub->named_state(false)) local.insert(entry.first);
+      for (const auto& entry : sub->named_children()) children.insert(entry.first);
+      for (const auto& key : keys) {
+        if (known.count(key) != 0 || key.compare(0, prefix.size(), prefix) != 0) continue;
+        const std::string rest = key.substr(prefix.size());
+        if (local.count(rest) == 0 && children.count(rest.substr(0, rest.find('.'))) == 0) out.push_back(key);
+      }
+    }
+  } else {
+    (void)module;
+    for (const auto& key : keys)
+      if (known.count(key) == 0) out.push_back(key);
+  }
+  return out;
+}
+
 /// The one loading algorithm behind `load_state_dict` and `load_safetensors`. `source` is duck-typed:
 /// `keys()` (ordered names), `find(name)` (pointer to an entry or nullptr), `shape(entry)` and
 /// `copy(entry, T* out)`, which cannot fail (every source's values convert to `T`).
@@ -248,7 +300,7 @@ IncompatibleKeys load_from_source(M& module, const Source& source, bool strict) 
   using T = named_element_t<M>;
   static_assert(!std::is_const_v<T>, "load_state_dict needs a writable module (named_parameters() returning "
                                      "NamedParameters<T>, not NamedParameters<const T>)");
-  auto named = module.named_parameters();
+  auto named = named_state_of(module);
   check_unique_names(named);
 
   IncompatibleKeys keys;
@@ -271,8 +323,7 @@ IncompatibleKeys load_from_source(M& module, const Source& source, bool strict) 
     }
     plan.emplace_back(parameter, entry);
   }
-  for (const auto& key : source.keys())
-    if (known.count(key) == 0) keys.unexpected_keys.push_back(key);
+  keys.unexpected_keys = unexpected_keys(module, source.keys(), known);
 
   const std::string error = load_error_message(module_type_name(module), keys, strict, size_errors);
   if (!error.empty()) throw state_dict_error(error);
@@ -353,7 +404,7 @@ auto state_dict(M&& module) {
   StateDict<T> dict;
   // Reading through the const overload keeps the parameters' version, so saving a model does not end
   // its `prepack()`.
-  for (const auto& [name, parameter] : detail::readable(module).named_parameters())
+  for (const auto& [name, parameter] : detail::named_state_of(detail::readable(module)))
     dict.insert(name, parameter.dimensions(),
                 std::vector<T>(parameter.data(), parameter.data() + parameter.size()));
   return dict;

@@ -465,3 +465,19 @@ TEST_CASE("a training step (Embedding, Linear, losses, backward) allocates nothi
   CHECK(allocations_during([&] { embedding.forward_train(ids, e, embedding_tape); }) == 1);  // e shrinks: Eigen reallocates
   CHECK(allocations_during([&] { embedding.forward_train(ids, e, embedding_tape); }) == 0);
 }
+
+TEST_CASE("Conv1d::forward_into allocates nothing in steady state; forward only its result", "[allocation][conv]") {
+  for (const auto mode : {seqnet::PaddingMode::zeros, seqnet::PaddingMode::reflect}) {
+    seqnet::Conv1d<float> conv(seqnet::Conv1dOptions(16, 8, 3).padding(1).groups(2).padding_mode(mode));
+    seqnet::Tensor<float, 3> x(2, 16, 40), y;
+    x.setConstant(0.5f);
+    conv.forward_into(x, y);  // sizes y and the module's scratch, packs the weight
+    CHECK(allocations_during([&] { conv.forward_into(x, y); }) == 0);
+    seqnet::Tensor<float, 3> shorter(2, 16, 20);
+    shorter.setConstant(0.5f);
+    seqnet::Tensor<float, 3> y_short;
+    conv.forward_into(shorter, y_short);
+    CHECK(allocations_during([&] { conv.forward_into(shorter, y_short); }) == 0);
+    CHECK(allocations_during([&] { (void)conv(x); }) == 1);
+  }
+}

@@ -447,3 +447,26 @@ TEST_CASE("checkpoint: save after N steps, load into fresh objects, continue: bi
   }
   std::remove(path.c_str());
 }
+
+TEST_CASE("a RegLSTM trained in seqnet loads into PyTorch and predicts the same", "[training][golden][checkpoint]") {
+  // examples/train_reg_lstm --save wrote the model; tools/check_torch_loads_seqnet.py loaded it into the
+  // tutorial's RegLSTM with load_state_dict(strict=True) and recorded PyTorch's held-out forecast.
+  const golden::File file = golden::load(std::string(SEQNET_GOLDEN_DIR) + "/training_interop_float32.txt");
+  REQUIRE(file.cases.size() == 1);
+  const golden::Case& c = file.cases.front();
+  RegLSTM<float> model;
+  CHECK(seqnet::load_safetensors(std::string(SEQNET_TEST_DATA_DIR) + "/training/" + c.option("file"), model).empty());
+  model.rnn.eval();
+  const golden::Tensor* x_golden = c.find_input("x");
+  const golden::Tensor* expected = c.find_output("forecast");
+  REQUIRE(x_golden != nullptr);
+  REQUIRE(expected != nullptr);
+  const Tensor<double, 3> x_double = to_tensor<3>(*x_golden);
+  const Tensor<float, 3> x = x_double.cast<float>();
+  const Tensor<float, 3> forecast = model.reg(model.rnn(x).first);
+  REQUIRE(static_cast<std::size_t>(forecast.size()) == expected->values.size());
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < expected->values.size(); ++i)
+    if (!(std::fabs(forecast.data()[i] - expected->values[i]) <= 1e-5 * std::fabs(expected->values[i]) + 1e-6)) ++bad;
+  CHECK(bad == 0);
+}

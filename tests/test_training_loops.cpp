@@ -470,3 +470,34 @@ TEST_CASE("a RegLSTM trained in seqnet loads into PyTorch and predicts the same"
     if (!(std::fabs(forecast.data()[i] - expected->values[i]) <= 1e-5 * std::fabs(expected->values[i]) + 1e-6)) ++bad;
   CHECK(bad == 0);
 }
+
+TEST_CASE("forward_train_into / backward_into: in-place state, caller-owned results, misuse", "[training][tbptt]") {
+  seqnet::Generator generator(11);
+  seqnet::GRU<double> gru(seqnet::GRUOptions(3, 5).num_layers(2), generator);
+  const auto x = seqnet::randn<double>(4, 2, 3);
+  const auto h0 = seqnet::randn<double>(2, 2, 5);
+  seqnet::RecurrentTape<double> tape, tape_into;
+  // The results equal forward_train's, also when h_n is h0 (the state carried in place).
+  const auto [out, h_n] = gru.forward_train(tape, x, h0);
+  Tensor<double, 3> out_into, h = h0;
+  gru.forward_train_into(tape_into, x, h, out_into, h);
+  CHECK(std::equal(out.data(), out.data() + out.size(), out_into.data()));
+  CHECK(std::equal(h_n.data(), h_n.data() + h_n.size(), h.data()));
+  // backward_into equals backward, and the recorded initial state is h0's value before it was overwritten.
+  const auto grad_out = seqnet::randn<double>(4, 2, 5);
+  const auto grads = gru.backward(tape, grad_out);
+  const std::vector<double> after_one(gru.flat_gradients(), gru.flat_gradients() + gru.num_parameters());
+  gru.zero_grad();
+  seqnet::InputGradients<double, 3> grads_into;
+  gru.backward_into(tape_into, grad_out, grads_into);
+  CHECK(std::equal(grads.input.data(), grads.input.data() + grads.input.size(), grads_into.input.data()));
+  CHECK(std::equal(grads.h0.data(), grads.h0.data() + grads.h0.size(), grads_into.h0.data()));
+  CHECK(std::equal(after_one.begin(), after_one.end(), gru.flat_gradients()));
+  // Misuse: the output may not be the input or the initial state; gradients must have the results' shapes.
+  Tensor<double, 3> x_copy = x;
+  CHECK_THROWS_AS(gru.forward_train_into(tape_into, x_copy, h, x_copy, h), seqnet::value_error);
+  Tensor<double, 3> state = h0;
+  CHECK_THROWS_AS(gru.forward_train_into(tape_into, x, state, state, h), seqnet::value_error);
+  gru.forward_train_into(tape_into, x, h, out_into, h);
+  CHECK_THROWS_AS(gru.backward_into(tape_into, seqnet::randn<double>(4, 2, 4), grads_into), seqnet::shape_error);
+}

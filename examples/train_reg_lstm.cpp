@@ -5,6 +5,10 @@
 // PyTorch loop this mirrors.
 //
 //   train_reg_lstm [output directory for the SVG files, default: the build's examples directory]
+//                  [--save model.safetensors]
+//
+// --save writes the trained model under PyTorch's names (rnn.*, reg.0.*), so that the tutorial's
+// RegLSTM loads it with load_state_dict (tools/check_torch_loads_seqnet.py does, and compares forecasts).
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -78,7 +82,15 @@ void write_svg(const std::string& path, const std::string& title, const std::vec
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string out_dir = argc > 1 ? argv[1] : SEQNET_EXAMPLE_OUTPUT_DIR;
+  std::string out_dir = SEQNET_EXAMPLE_OUTPUT_DIR, save_path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--save" && i + 1 < argc) {
+      save_path = argv[++i];
+    } else {
+      out_dir = arg;
+    }
+  }
   std::vector<double> values = read_series(SEQNET_EXAMPLE_DATA_DIR "/seasonal.csv");
   // Scale to [0, 1] with the whole series' range, as the tutorial does (with the training part's range
   // alone, the trend would carry the held-out years above anything the tanh network saw).
@@ -137,5 +149,15 @@ int main(int argc, char** argv) {
   // the trend beyond the training years, which a model of four lags follows only roughly.
   std::cout << "training loss below 0.005: " << (losses.back() < 0.005 ? "yes" : "no") << '\n';
   std::cout << "held-out loss below 0.05: " << (test_loss < 0.05 ? "yes" : "no") << '\n';
+  if (!save_path.empty()) {
+    // The tutorial's names: self.rnn, and self.reg = nn.Sequential(nn.Linear(...)), hence reg.0.
+    struct RegLSTM {
+      const seqnet::LSTM<float>& rnn;
+      const seqnet::Linear<float>& reg;
+      auto named_parameters() const { return seqnet::join(seqnet::prefixed("rnn", rnn), seqnet::prefixed("reg.0", reg)); }
+    };
+    seqnet::save_safetensors(save_path, RegLSTM{rnn, reg});
+    std::cout << "saved the model to " << save_path << '\n';
+  }
   std::cout << "wrote " << out_dir << "/reg_lstm_loss.svg and " << out_dir << "/reg_lstm_forecast.svg\n";
 }

@@ -86,12 +86,22 @@ class CellModule : public RecurrentModule<T> {
   /// Gradients of the step recorded in `tape`, given those at h' and (null: zero) at c'.
   template <int R>
   InputGradients<T, R> run_backward(RecurrentTape<T>& tape, const Tensor<T, R>& grad_h, const TensorArg<T>* grad_c) {
+    InputGradients<T, R> grads;
+    run_backward_into(tape, grad_h, grad_c, grads);
+    return grads;
+  }
+
+  /// `run_backward` into caller-owned gradients (resized only if their shape differs).
+  template <int R>
+  void run_backward_into(RecurrentTape<T>& tape, const Tensor<T, R>& grad_h, const TensorArg<T>* grad_c,
+                         InputGradients<T, R>& grads) {
     const CallShape& call = this->recorded_call(tape);
     this->check_gradient_shape("grad_h", shape(grad_h), call.h);
     if (grad_c != nullptr) this->check_gradient_shape("grad_c", grad_c->shape, call.c);
     const bool lstm = this->spec_.kind == CellKind::LSTM;
-    InputGradients<T, R> grads{make_tensor<T, R>(this->recorded_input_shape(tape)), make_tensor<T, R>(call.h),
-                               lstm ? make_tensor<T, R>(call.c) : Tensor<T, R>()};
+    resize_to(grads.input, this->recorded_input_shape(tape));
+    resize_to(grads.h0, call.h);
+    if (lstm) resize_to(grads.c0, call.c);
     // The step's output is its new hidden state: the gradient at h' arrives as the output's.
     StackGradIO<T> io;
     io.grad_output = grad_h.data();
@@ -100,7 +110,6 @@ class CellModule : public RecurrentModule<T> {
     io.grad_h0 = grads.h0.data();
     io.grad_c0 = lstm ? grads.c0.data() : nullptr;
     this->backward_recorded(tape, io);
-    return grads;
   }
 
  private:
@@ -165,6 +174,25 @@ class HiddenStateCell : public CellModule<T> {
   template <int R>
   InputGradients<T, R> backward(RecurrentTape<T>& tape, const Tensor<T, R>& grad_h) {
     return this->run_backward(tape, grad_h, nullptr);
+  }
+  /// Training step into the caller's `h_out` (resized only if its shape differs), which may be `hx`
+  /// itself: online learning steps a state in place, `cell.forward_train_into(tape, x, h, h)`, carried as
+  /// values (PyTorch's `h.detach()`). With the tape and the gradients kept, a step allocates nothing.
+  template <int R, int RH>
+  void forward_train_into(RecurrentTape<T>& tape, const Tensor<T, R>& input, const Tensor<T, RH>& hx,
+                          Tensor<T, R>& h_out) const {
+    const auto h = tensor_arg(hx);
+    this->template run_into<R>(input, &h, nullptr, h_out, nullptr, &tape);
+  }
+  /// From a zero hidden state, into `h_out`.
+  template <int R>
+  void forward_train_into(RecurrentTape<T>& tape, const Tensor<T, R>& input, Tensor<T, R>& h_out) const {
+    this->template run_into<R>(input, nullptr, nullptr, h_out, nullptr, &tape);
+  }
+  /// `backward` into caller-owned gradients (resized only if their shape differs).
+  template <int R>
+  void backward_into(RecurrentTape<T>& tape, const Tensor<T, R>& grad_h, InputGradients<T, R>& grads) {
+    this->run_backward_into(tape, grad_h, nullptr, grads);
   }
 
  protected:
@@ -269,6 +297,30 @@ class LSTMCell : public detail::CellModule<T> {
   InputGradients<T, R> backward(RecurrentTape<T>& tape, const Tensor<T, R>& grad_h, const Tensor<T, RC>& grad_c) {
     const auto c = detail::tensor_arg(grad_c);
     return this->run_backward(tape, grad_h, &c);
+  }
+  /// Training step into the caller's `out` (resized only if its shapes differ), which may be `state`
+  /// itself: online learning steps a state in place, `cell.forward_train_into(tape, x, state, state)`,
+  /// carried as values (PyTorch's `detach()`). With the tape and the gradients kept, a step allocates nothing.
+  template <int R>
+  void forward_train_into(RecurrentTape<T>& tape, const Tensor<T, R>& input, const LSTMStateRef<T>& state,
+                          LSTMState<T, R>& out) const {
+    this->template run_into<R>(input, &state.h_arg(), &state.c_arg(), out.first, &out.second, &tape);
+  }
+  /// From zero states, into `out`.
+  template <int R>
+  void forward_train_into(RecurrentTape<T>& tape, const Tensor<T, R>& input, LSTMState<T, R>& out) const {
+    this->template run_into<R>(input, nullptr, nullptr, out.first, &out.second, &tape);
+  }
+  /// `backward` into caller-owned gradients (resized only if their shapes differ).
+  template <int R>
+  void backward_into(RecurrentTape<T>& tape, const Tensor<T, R>& grad_h, InputGradients<T, R>& grads) {
+    this->run_backward_into(tape, grad_h, nullptr, grads);
+  }
+  template <int R, int RC>
+  void backward_into(RecurrentTape<T>& tape, const Tensor<T, R>& grad_h, const Tensor<T, RC>& grad_c,
+                     InputGradients<T, R>& grads) {
+    const auto c = detail::tensor_arg(grad_c);
+    this->run_backward_into(tape, grad_h, &c, grads);
   }
 
  private:

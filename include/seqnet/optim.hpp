@@ -7,6 +7,7 @@
 
 #include "optim/adagrad.hpp"
 #include "optim/adam.hpp"
+#include "optim/checkpoint.hpp"
 #include "optim/clip_grad.hpp"
 #include "optim/lr_scheduler.hpp"
 #include "optim/optimizer.hpp"

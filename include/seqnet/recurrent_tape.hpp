@@ -19,8 +19,10 @@ class RecurrentModule;
 /// The record of one training-mode forward call of a recurrent module or cell (`forward_train`), which
 /// its `backward` consumes: the activated gates of every step, LSTM's cell states, the initial states,
 /// every layer's input and output and the dropout masks (docs/architecture.md gives the sizes). It
-/// belongs to the caller, so several recorded calls can be alive at once (truncated BPTT keeps one per
-/// chunk). A tape reused for calls of the same shape allocates nothing after the first.
+/// belongs to the caller, so several recorded calls can be alive at once. Truncated BPTT can reuse one
+/// tape for every chunk: `forward_train_into(tape, chunk, state, out, state)` records the chunk from the
+/// carried state, and `backward_into` stops there. A tape reused for calls of the same shape allocates
+/// nothing after the first.
 ///
 /// `backward` may be called more than once on one tape (each call adds to the gradients, like PyTorch's
 /// `retain_graph=True`), but only while the module's parameters are unchanged since the recording.
@@ -47,8 +49,9 @@ class RecurrentTape {
   detail::AlignedVector<T> scratch_;
 };
 
-/// Gradients a recurrent module's `backward` returns: at its input and at its initial states (`c0`:
-/// LSTM and LSTMCell only; zeros-initialised states get their gradient too).
+/// Gradients a recurrent module's `backward` returns (or `backward_into` writes, resizing each only if
+/// its shape differs): at its input and at its initial states (`c0`: LSTM and LSTMCell only;
+/// zeros-initialised states get their gradient too).
 template <typename T, int R>
 struct InputGradients {
   Tensor<T, R> input;

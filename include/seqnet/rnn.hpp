@@ -40,17 +40,38 @@ class StackedModule : public RecurrentModule<T> {
     return run_call(input, h0, c0, lengths, &tape);
   }
 
+  /// `run_train` into caller-owned results (resized only if their shape differs). `h_n`/`c_n` may be the
+  /// tensors `h0`/`c0` point at: a state carried from chunk to chunk in place, as values (PyTorch's
+  /// `detach()`: no gradient flows back into the call that produced it).
+  template <int R>
+  void run_train_into(RecurrentTape<T>& tape, const Tensor<T, R>& input, const TensorArg<T>* h0,
+                      const TensorArg<T>* c0, const SequenceLengths* lengths, Tensor<T, R>& output, Tensor<T, R>& h_n,
+                      Tensor<T, R>* c_n) const {
+    run_call_into(input, h0, c0, lengths, &tape, output, h_n, c_n);
+  }
+
   /// Gradients of the call recorded in `tape`, given those at its output and (null: zero) at h_n, c_n.
   template <int R>
   InputGradients<T, R> run_backward(RecurrentTape<T>& tape, const Tensor<T, R>& grad_output,
                                     const TensorArg<T>* grad_h_n, const TensorArg<T>* grad_c_n) {
+    InputGradients<T, R> grads;
+    run_backward_into(tape, grad_output, grad_h_n, grad_c_n, grads);
+    return grads;
+  }
+
+  /// `run_backward` into caller-owned gradients (resized only if their shape differs), so that a
+  /// training loop that keeps them allocates nothing.
+  template <int R>
+  void run_backward_into(RecurrentTape<T>& tape, const Tensor<T, R>& grad_output, const TensorArg<T>* grad_h_n,
+                         const TensorArg<T>* grad_c_n, InputGradients<T, R>& grads) {
     const CallShape& call = this->recorded_call(tape);
     this->check_gradient_shape("grad_output", shape(grad_output), call.output);
     if (grad_h_n != nullptr) this->check_gradient_shape("grad_h_n", grad_h_n->shape, call.h);
     if (grad_c_n != nullptr) this->check_gradient_shape("grad_c_n", grad_c_n->shape, call.c);
     const bool lstm = this->spec_.kind == CellKind::LSTM;
-    InputGradients<T, R> grads{make_tensor<T, R>(this->recorded_input_shape(tape)), make_tensor<T, R>(call.h),
-                               lstm ? make_tensor<T, R>(call.c) : Tensor<T, R>()};
+    resize_to(grads.input, this->recorded_input_shape(tape));
+    resize_to(grads.h0, call.h);
+    if (lstm) resize_to(grads.c0, call.c);
     StackGradIO<T> io;
     io.grad_output = grad_output.data();
     io.grad_h_n = grad_h_n != nullptr ? grad_h_n->data : nullptr;
@@ -59,31 +80,44 @@ class StackedModule : public RecurrentModule<T> {
     io.grad_h0 = grads.h0.data();
     io.grad_c0 = lstm ? grads.c0.data() : nullptr;
     this->backward_recorded(tape, io);
-    return grads;
   }
 
  private:
   template <int R>
   Result<R> run_call(const Tensor<T, R>& input, const TensorArg<T>* h0, const TensorArg<T>* c0,
                      const SequenceLengths* lengths, RecurrentTape<T>* tape) const {
+    Result<R> result;
+    run_call_into(input, h0, c0, lengths, tape, result.output, result.h_n,
+                  this->spec_.kind == CellKind::LSTM ? &result.c_n : nullptr);
+    return result;
+  }
+
+  template <int R>
+  void run_call_into(const Tensor<T, R>& input, const TensorArg<T>* h0, const TensorArg<T>* c0,
+                     const SequenceLengths* lengths, RecurrentTape<T>* tape, Tensor<T, R>& output, Tensor<T, R>& h_n,
+                     Tensor<T, R>* c_n) const {
     const bool lstm = this->spec_.kind == CellKind::LSTM;
     const CallShape call = module_call(this->spec_, shape(input), h0 != nullptr ? &h0->shape : nullptr,
                                        c0 != nullptr ? &c0->shape : nullptr, lengths);
-    Result<R> result{make_tensor<T, R>(call.output), make_tensor<T, R>(call.h),
-                     lstm ? make_tensor<T, R>(call.c) : Tensor<T, R>()};
+    // Checked before anything is resized: the output must not be the input or a state (h_n may be h0).
+    SEQNET_CHECK(value_error, output.data() == nullptr || (output.data() != input.data() &&
+                                                           (h0 == nullptr || output.data() != h0->data)),
+                 this->spec_.name(), ": the output tensor must not be the input or the initial state");
+    resize_to(output, call.output);
+    resize_to(h_n, call.h);
+    if (lstm) resize_to(*c_n, call.c);
     StackIO<T> io;
     io.input = input.data();
     io.h0 = h0 != nullptr ? h0->data : nullptr;
     io.c0 = c0 != nullptr ? c0->data : nullptr;
-    io.output = result.output.data();
-    io.h_n = result.h_n.data();
-    io.c_n = lstm ? result.c_n.data() : nullptr;
+    io.output = output.data();
+    io.h_n = h_n.data();
+    io.c_n = lstm ? c_n->data() : nullptr;
     if (tape != nullptr) {
       this->run_plan_recorded(call, shape(input), io, *tape);
     } else {
       this->run_plan(call.dims, call.has_lengths ? &call.packed : nullptr, io);
     }
-    return result;
   }
 };
 
@@ -171,6 +205,33 @@ class HiddenStateModule : public StackedModule<T> {
                                 const Tensor<T, RH>& grad_h_n) {
     const auto h = tensor_arg(grad_h_n);
     return this->run_backward(tape, grad_output, &h, nullptr);
+  }
+
+  /// `forward_train` into caller-owned `output` and `h_n` (resized only if their shape differs), so that
+  /// a steady-state training loop allocates nothing. `h_n` may be `h0` itself: truncated BPTT carries
+  /// the state from chunk to chunk in place, `gru.forward_train_into(tape, chunk, h, out, h)`. A carried
+  /// state is a plain tensor, so no gradient flows back into the previous chunk (PyTorch's `h.detach()`).
+  template <int R>
+  void forward_train_into(RecurrentTape<T>& tape, const Tensor<T, R>& input, Tensor<T, R>& output,
+                          Tensor<T, R>& h_n) const {
+    this->template run_train_into<R>(tape, input, nullptr, nullptr, nullptr, output, h_n, nullptr);
+  }
+  template <int R, int RH>
+  void forward_train_into(RecurrentTape<T>& tape, const Tensor<T, R>& input, const Tensor<T, RH>& h0,
+                          Tensor<T, R>& output, Tensor<T, R>& h_n) const {
+    const auto h = tensor_arg(h0);
+    this->template run_train_into<R>(tape, input, &h, nullptr, nullptr, output, h_n, nullptr);
+  }
+  /// `backward` into caller-owned gradients (resized only if their shape differs).
+  template <int R>
+  void backward_into(RecurrentTape<T>& tape, const Tensor<T, R>& grad_output, InputGradients<T, R>& grads) {
+    this->run_backward_into(tape, grad_output, nullptr, nullptr, grads);
+  }
+  template <int R, int RH>
+  void backward_into(RecurrentTape<T>& tape, const Tensor<T, R>& grad_output, const Tensor<T, RH>& grad_h_n,
+                     InputGradients<T, R>& grads) {
+    const auto h = tensor_arg(grad_h_n);
+    this->run_backward_into(tape, grad_output, &h, nullptr, grads);
   }
 
  protected:
@@ -309,6 +370,33 @@ class LSTM : public detail::StackedModule<T> {
   InputGradients<T, R> backward(RecurrentTape<T>& tape, const Tensor<T, R>& grad_output,
                                 const LSTMStateRef<T>& grad_state) {
     return this->run_backward(tape, grad_output, &grad_state.h_arg(), &grad_state.c_arg());
+  }
+
+  /// `forward_train` into caller-owned `output` and `(h_n, c_n)` (resized only if their shapes differ), so
+  /// that a steady-state training loop allocates nothing. `state_n` may be the initial state itself:
+  /// truncated BPTT carries it from chunk to chunk in place, `lstm.forward_train_into(tape, chunk, state,
+  /// out, state)`. A carried state is plain tensors, so no gradient flows back into the previous chunk
+  /// (PyTorch's `h.detach()`, `c.detach()`).
+  template <int R>
+  void forward_train_into(RecurrentTape<T>& tape, const Tensor<T, R>& input, Tensor<T, R>& output,
+                          LSTMState<T, R>& state_n) const {
+    this->run_train_into(tape, input, nullptr, nullptr, nullptr, output, state_n.first, &state_n.second);
+  }
+  template <int R>
+  void forward_train_into(RecurrentTape<T>& tape, const Tensor<T, R>& input, const LSTMStateRef<T>& state,
+                          Tensor<T, R>& output, LSTMState<T, R>& state_n) const {
+    this->run_train_into(tape, input, &state.h_arg(), &state.c_arg(), nullptr, output, state_n.first,
+                         &state_n.second);
+  }
+  /// `backward` into caller-owned gradients (resized only if their shapes differ).
+  template <int R>
+  void backward_into(RecurrentTape<T>& tape, const Tensor<T, R>& grad_output, InputGradients<T, R>& grads) {
+    this->run_backward_into(tape, grad_output, nullptr, nullptr, grads);
+  }
+  template <int R>
+  void backward_into(RecurrentTape<T>& tape, const Tensor<T, R>& grad_output, const LSTMStateRef<T>& grad_state,
+                     InputGradients<T, R>& grads) {
+    this->run_backward_into(tape, grad_output, &grad_state.h_arg(), &grad_state.c_arg(), grads);
   }
 
   template <int R>

@@ -481,3 +481,72 @@ TEST_CASE("Conv1d::forward_into allocates nothing in steady state; forward only 
     CHECK(allocations_during([&] { (void)conv(x); }) == 1);
   }
 }
+
+// Truncated BPTT and online learning (docs/training.md): the carried state, the tapes, the results and
+// the gradients are caller-owned (`forward_train_into`, `backward_into`), so once they have their shapes
+// a chunk's forward, backward and optimizer step allocate nothing, nor does a cell's one-step update.
+TEST_CASE("truncated BPTT and online steps allocate nothing in steady state", "[allocation][training]") {
+  namespace optim = seqnet::optim;
+  seqnet::Generator generator(3);
+  const auto chunk = seqnet::randn<double>(5, 2, 8);
+  const auto target = seqnet::randn<double>(5, 2, 1);
+  seqnet::MSELoss<double> mse;
+  seqnet::Tensor<double, 3> out, prediction, grad_prediction, grad_out;
+  seqnet::InputGradients<double, 3> grads;
+  seqnet::Linear<double>::Tape head_tape;
+  seqnet::RecurrentTape<double> tape;
+  double total = 0;
+
+  SECTION("LSTM, two layers, Adam") {
+    seqnet::LSTM<double> lstm(seqnet::LSTMOptions(8, 16).num_layers(2), generator);
+    seqnet::Linear<double> head(16, 1);
+    optim::Adam<double> adam({&lstm, &head});
+    seqnet::LSTMState<double, 3> state{seqnet::Tensor<double, 3>(2, 2, 16).setZero(),
+                                       seqnet::Tensor<double, 3>(2, 2, 16).setZero()};
+    CHECK(steady_allocations([&] {
+            adam.zero_grad();
+            lstm.forward_train_into(tape, chunk, state, out, state);
+            head.forward_train(out, prediction, head_tape);
+            total += mse.forward(prediction, target, grad_prediction);
+            head.backward(head_tape, grad_prediction, grad_out);
+            lstm.backward_into(tape, grad_out, grads);
+            adam.step();
+          }) == 0);
+  }
+  SECTION("GRU, SGD with momentum") {
+    seqnet::GRU<double> gru(seqnet::GRUOptions(8, 16), generator);
+    seqnet::Linear<double> head(16, 1);
+    optim::SGD<double> sgd({&gru, &head}, optim::SGDOptions().lr(0.01).momentum(0.9));
+    seqnet::Tensor<double, 3> h = seqnet::Tensor<double, 3>(1, 2, 16).setZero();
+    CHECK(steady_allocations([&] {
+            sgd.zero_grad();
+            gru.forward_train_into(tape, chunk, h, out, h);
+            head.forward_train(out, prediction, head_tape);
+            total += mse.forward(prediction, target, grad_prediction);
+            head.backward(head_tape, grad_prediction, grad_out);
+            gru.backward_into(tape, grad_out, grads);
+            sgd.step();
+          }) == 0);
+  }
+  SECTION("online: one LSTMCell step and update per sample") {
+    seqnet::LSTMCell<double> cell(seqnet::LSTMCellOptions(8, 16), generator);
+    seqnet::Linear<double> head(16, 1);
+    optim::SGD<double> sgd({&cell, &head}, optim::SGDOptions().lr(0.01));
+    const auto x = seqnet::randn<double>(8);
+    const auto y = seqnet::randn<double>(1);
+    seqnet::LSTMState<double, 1> state{seqnet::Tensor<double, 1>(16).setZero(), seqnet::Tensor<double, 1>(16).setZero()};
+    seqnet::Tensor<double, 1> p, dp, dh;
+    seqnet::Linear<double>::Tape head_tape1;
+    seqnet::InputGradients<double, 1> cell_grads;
+    CHECK(steady_allocations([&] {
+            sgd.zero_grad();
+            cell.forward_train_into(tape, x, state, state);
+            head.forward_train(state.first, p, head_tape1);
+            total += mse.forward(p, y, dp);
+            head.backward(head_tape1, dp, dh);
+            cell.backward_into(tape, dh, cell_grads);
+            sgd.step();
+          }) == 0);
+  }
+  CHECK(std::isfinite(total));
+}

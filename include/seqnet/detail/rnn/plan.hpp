@@ -310,6 +310,10 @@ class StackPlan {
   }
   /// The tape a recorded `run` of this plan writes.
   TapeLayout tape_layout(bool training) const { return TapeLayout(*spec_, dims_, dropout_layers(training) > 0); }
+  /// `tape_layout`, written into `layout` (reusing its memory).
+  void tape_layout_into(TapeLayout& layout, bool training) const {
+    layout.assign(*spec_, dims_, dropout_layers(training) > 0);
+  }
 
   /// The whole stack. `order` is `packed->sorted_indices` in backend memory when `permuted()`. With
   /// `tape.data` non-null (a buffer of `tape_layout(training).total` elements) the pass also records what

@@ -121,7 +121,7 @@ class RecurrentModule : public Module<T> {
     tape.training_ = this->training_;
     const PackedBatch* packed = call.has_lengths ? &tape.call_.packed : nullptr;
     const StackPlan<T> plan(spec_, layout_, tape.call_.dims, packed);
-    tape.layout_ = plan.tape_layout(this->training_);
+    plan.tape_layout_into(tape.layout_, this->training_);
     ensure_size(tape.data_, tape.layout_.total);
     const TapeView<T> view{&tape.layout_, tape.data_.data()};
     const WeightUse use = weight_use();  // a recording call never takes TinyStep (CpuWorkspace::prepare)

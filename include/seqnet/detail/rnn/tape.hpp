@@ -4,6 +4,7 @@
 /// (plan.hpp) writes it when it is given one; an inference forward never sizes or touches it.
 #pragma once
 
+#include <initializer_list>
 #include <vector>
 
 #include "../math/gate_math.hpp"
@@ -43,7 +44,12 @@ struct TapeLayout {
   Index total = 0;
 
   TapeLayout() = default;
-  TapeLayout(const RecurrentSpec& spec, const SequenceDims& dims, bool dropout) {
+  TapeLayout(const RecurrentSpec& spec, const SequenceDims& dims, bool dropout) { assign(spec, dims, dropout); }
+
+  /// Lays out a call in place: the vectors keep their capacity, so a tape re-recorded for calls of one
+  /// stack allocates nothing.
+  void assign(const RecurrentSpec& spec, const SequenceDims& dims, bool dropout) {
+    for (auto* offsets : {&gates, &c, &h0, &c0, &input, &output, &mask}) offsets->clear();
     const Index S = dims.seq_len, B = dims.batch, D = spec.directions(), L = spec.num_layers;
     const Index H = spec.hidden_size, H_out = spec.output_size(), width = D * H_out;
     const bool lstm = spec.kind == CellKind::LSTM;

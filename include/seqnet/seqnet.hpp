@@ -5,6 +5,7 @@
 #pragma once
 
 #include "cell.hpp"
+#include "cell_conversion.hpp"
 #include "denormals.hpp"
 #include "dtype.hpp"
 #include "embedding.hpp"
@@ -19,6 +20,7 @@
 #include "rnn.hpp"
 #include "safetensors.hpp"
 #include "sequence_lengths.hpp"
+#include "sequential.hpp"
 #include "state_dict.hpp"
 #include "state.hpp"
 #include "stream.hpp"

@@ -7,7 +7,7 @@ call.
 
 Regenerate (from the repository root):
 
-    /work/torch-venv/bin/python tools/gen_compose_golden.py     # or /usr/bin/python3 (PyTorch 1.13)
+    /work/torch-venv/bin/python tools/gen_compose_golden.py     # generated with PyTorch 2.x
 
 Deterministic: seed 13, one thread. Commit the regenerated files with any change to this script.
 

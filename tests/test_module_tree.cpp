@@ -11,6 +11,7 @@
 #include <seqnet/cell.hpp>
 #include <seqnet/linear.hpp>
 #include <seqnet/module.hpp>
+#include <seqnet/optim/sgd.hpp>
 #include <seqnet/safetensors.hpp>
 #include <seqnet/state_dict.hpp>
 
@@ -245,4 +246,30 @@ TEST_CASE("the default repr is nn.Module's: extra_repr, then the children indent
         "    (norm): Scale(2)\n"
         "  )\n"
         ")");
+}
+
+TEST_CASE("an optimizer over a composite steps every descendant's parameters in place", "[module][composite][optim]") {
+  Model<double> model;
+  const auto before = seqnet::state_dict(model);
+  for (auto& [name, gradient] : model.named_gradients())
+    for (Index i = 0; i < gradient.size(); ++i) gradient.data()[i] = 1.0;
+  const auto version = model.dec.rnn.parameter_version();
+  seqnet::optim::SGD<double> sgd({&model}, seqnet::optim::SGDOptions().lr(0.5));
+  sgd.step();
+  CHECK(model.dec.rnn.parameter_version() != version);  // the packed weights of the cell are renewed
+  const auto after = seqnet::state_dict(model);
+  for (const auto& [name, tensor] : before) {
+    const bool is_parameter = name.find("running") == std::string::npos && name != "basis";
+    for (std::size_t i = 0; i < tensor.values.size(); ++i)
+      CHECK(after.at(name).values[i] == tensor.values[i] - (is_parameter ? 0.5 : 0.0));
+  }
+  // One parameter by dotted name.
+  seqnet::optim::SGD<double> one({{&model, "dec.norm.weight"}}, seqnet::optim::SGDOptions().lr(1.0));
+  one.step();
+  CHECK(model.dec.norm.parameter("weight").data()[0] == after.at("dec.norm.weight").values[0] - 1.0);
+  CHECK(model.enc.parameter("bias").data()[0] == after.at("enc.bias").values[0]);
+  CHECK_THROWS_AS(seqnet::optim::SGD<double>({{&model, "dec.nope.weight"}}), seqnet::key_error);
+  // zero_grad reaches the children.
+  model.zero_grad();
+  CHECK(std::as_const(model).gradient("dec.rnn.bias_hh").data()[0] == 0.0);
 }

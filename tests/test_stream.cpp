@@ -140,6 +140,9 @@ TEST_CASE("stream errors", "[stream][errors]") {
   CHECK_THROWS_WITH(lstm_stream.reset(Tensor<float, 3>(1, 1, 6)), "LSTM streams reset to {h0, c0}");
   CHECK_THROWS_WITH(seqnet::Stream(lstm, 0), "Stream batch must be at least 1, got 0");
   CHECK_THROWS_WITH(seqnet::Stream(lstm, -2), "Stream batch must be at least 1, got -2");
+  // A cell is a one-layer stream (tests/test_cell_conversion.cpp); its input is checked the same way.
   seqnet::GRUCell<float> cell(4, 6);
-  CHECK_THROWS_WITH(seqnet::Stream(cell), "Stream needs a stacked RNN, GRU or LSTM, not a GRUCell (a cell already takes one step at a time)");
+  seqnet::Stream cell_stream(cell);
+  CHECK_THROWS_WITH(cell_stream.step(Tensor<float, 2>(1, 5)),
+                    "Stream::step: expected input of size [1, 4] for GRUCell with input_size 4 and batch 1, got [1, 5]");
 }

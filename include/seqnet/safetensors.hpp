@@ -123,6 +123,10 @@ class Safetensors {
   /// Header lengths above this are rejected before anything is allocated (the reference implementation's cap).
   static constexpr std::uint64_t max_header_size = 100'000'000;
 
+  /// An empty file: no tensors, no metadata. Lets a parsed file outlive the `try` block that read it
+  /// (`Safetensors file; try { file = Safetensors::read(path); } catch (...) { ... }`).
+  Safetensors() = default;
+
   /// Parses and validates a whole file held in memory; throws `format_error` if anything is malformed.
   static Safetensors parse(std::vector<std::uint8_t> bytes) {
     Safetensors file;
@@ -207,8 +211,6 @@ class Safetensors {
   }
 
  private:
-  Safetensors() = default;
-
   static std::uint64_t offset_value(const detail::json::Value& value, const std::string& name) {
     const auto number = detail::json::as_uint64(value);
     if (!number) detail::format_fail("tensor '" + name + "': data_offsets must be two non-negative integers");

@@ -6,6 +6,7 @@
 
 #include "activation.hpp"
 #include "cell.hpp"
+#include "cell_conversion.hpp"
 #include "conv.hpp"
 #include "denormals.hpp"
 #include "dropout.hpp"
@@ -25,6 +26,7 @@
 #include "rnn.hpp"
 #include "safetensors.hpp"
 #include "sequence_lengths.hpp"
+#include "sequential.hpp"
 #include "shape_layers.hpp"
 #include "state_dict.hpp"
 #include "state.hpp"

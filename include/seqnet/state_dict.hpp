@@ -85,6 +85,18 @@ class StateDict {
     return *found;
   }
 
+  /// Gives the tensor called `name` a new shape with the same number of elements, its values unchanged
+  /// (`sd[name] = sd[name].reshape(shape)`): how a weight saved by one layer type loads into another that
+  /// holds the same numbers, e.g. a `Conv1d(128, 1, kernel_size=1)` weight `[1, 128, 1]` into a
+  /// `Linear(128, 1)` `[1, 128]`. Throws `key_error` if there is no such tensor and `shape_error` (torch's
+  /// words) if the element counts differ.
+  void reshape(const std::string& name, Shape shape) {
+    TensorData<T>& entry = at(name);
+    detail::check<shape_error>(shape.numel() == entry.shape.numel(), "shape '", shape.str(),
+                               "' is invalid for input of size ", entry.shape.numel());
+    entry.shape = std::move(shape);
+  }
+
   /// The names, in order.
   std::vector<std::string> keys() const {
     std::vector<std::string> out;

@@ -11,13 +11,15 @@
 #include "detail/rnn/plan.hpp"
 #include "errors.hpp"
 #include "random.hpp"
+#include "cell.hpp"
 #include "rnn.hpp"
 #include "state.hpp"
 #include "tensor.hpp"
 
 namespace seqnet {
 
-/// Feeds a stacked, unidirectional RNN, GRU or LSTM one time step (or one chunk of steps) at a time,
+/// Feeds a stacked, unidirectional RNN, GRU or LSTM, or a cell (RNNCell, GRUCell, LSTMCell: a one-layer
+/// stream whose states `h()`/`c()` are `[1, batch, hidden_size]`), one time step (or one chunk of steps) at a time,
 /// carrying the hidden (and cell) state between calls: what a real-time application (audio, sensor
 /// streams) needs. Feeding a sequence in any split gives the same output as one call on the whole
 /// sequence. The stream packs the module's weights on its first step and keeps them, so a step costs
@@ -41,6 +43,9 @@ namespace seqnet {
 /// ```
 template <typename Module>
 class Stream {
+  static_assert(std::is_base_of_v<detail::RecurrentModule<typename Module::Scalar>, Module>,
+                "Stream runs RNN, GRU, LSTM, RNNCell, GRUCell or LSTMCell");
+
  public:
   using T = typename Module::Scalar;
 
@@ -125,8 +130,6 @@ class Stream {
 
  private:
   static const detail::RecurrentSpec& checked(const detail::RecurrentSpec& spec, Index batch) {
-    SEQNET_CHECK(value_error, !spec.is_cell, "Stream needs a stacked RNN, GRU or LSTM, not a ", spec.name(),
-                 " (a cell already takes one step at a time)");
     SEQNET_CHECK(value_error, !spec.bidirectional, "Stream needs a unidirectional ", spec.name(),
                  ": a reverse direction needs the whole sequence");
     SEQNET_CHECK(value_error, batch >= 1, "Stream batch must be at least 1, got ", batch);

@@ -382,6 +382,49 @@ TEST_CASE("a real-time loop (stream or cell, then a Linear head) allocates nothi
   }
 }
 
+namespace {
+
+/// A composite model as docs/interop.md ports one: an LSTMCell decoder and a Linear head registered as
+/// children, and a buffer read at every step.
+struct CellModel : seqnet::Module<float> {
+  seqnet::LSTMCell<float> rnn{4, 16};
+  seqnet::Linear<float> head{16, 1};
+  CellModel() : seqnet::Module<float>("CellModel") {
+    register_buffer("input_scale", seqnet::Shape{4}, 1.0f);
+    register_module("rnn", &CellModel::rnn);
+    register_module("head", &CellModel::head);
+  }
+  void step_into(const seqnet::Tensor<float, 2>& x, seqnet::Tensor<float, 2>& scaled, seqnet::LSTMState<float, 2>& state,
+                 seqnet::Tensor<float, 2>& y) const {
+    const float* scale = buffer("input_scale").data();
+    for (seqnet::Index j = 0; j < 4; ++j) scaled(0, j) = x(0, j) * scale[j];
+    rnn.forward_into(scaled, state, state);
+    head.forward_into(state.first, y);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a composite cell model loaded from a state dict, and a Stream over a cell, step without allocating",
+          "[allocation][realtime][compose]") {
+  for (bool frozen : {false, true}) {
+    INFO("frozen " << frozen);
+    CellModel source, model;
+    source.buffer("input_scale").data()[2] = 0.5f;
+    seqnet::load_state_dict(model, seqnet::state_dict(source));
+    if (frozen) model.rnn.prepack();
+    const seqnet::Tensor<float, 2> x = seqnet::randn<float>(1, 4);
+    seqnet::Tensor<float, 2> scaled(1, 4), y, h;
+    seqnet::LSTMState<float, 2> state{seqnet::zeros<float>(1, 16), seqnet::zeros<float>(1, 16)};
+    CHECK(steady_allocations([&] { model.step_into(x, scaled, state, y); }) == 0);
+    seqnet::Stream stream(model.rnn);
+    CHECK(steady_allocations([&] {
+            stream.step_into(x, h);
+            model.head.forward_into(h, y);
+          }) == 0);
+  }
+}
+
 TEST_CASE("passing checks of the other public calls allocate nothing", "[allocation]") {
   CHECK(allocations_during([] { seqnet::set_num_threads(1); }) == 0);
   seqnet::Embedding<float> embedding(10, 4);

@@ -305,11 +305,11 @@ class Optimizer {
       std::set<std::pair<const Module<T>*, Index>> in_group;
       for (const auto& ref : group.params()) {
         SEQNET_CHECK(value_error, ref.module != nullptr, "optimizer can only optimize parameters of a module, got a null module");
-        const Module<T>& module = *ref.module;
-        const T* base = module.flat_parameters();
-        const auto add = [&](const std::string& name, const Parameter<const T>& parameter) {
-          const Index offset = static_cast<Index>(parameter.data() - base);
-          const std::pair<const Module<T>*, Index> key(ref.module, offset);
+        // A slot is a parameter of the module that owns it (a composite's live in its descendants), at
+        // its offset in that module's flat buffer.
+        const auto add = [&](Module<T>* owner, const std::string& name, const Parameter<const T>& parameter) {
+          const Index offset = static_cast<Index>(parameter.data() - std::as_const(*owner).flat_parameters());
+          const std::pair<const Module<T>*, Index> key(owner, offset);
           SEQNET_CHECK(value_error, seen.count(key) == 0 || in_group.count(key) != 0,
                        "some parameters appear in more than one parameter group");
           // PyTorch only warns ("will cause an error in future"): a parameter twice in one group is stepped twice.
@@ -317,12 +317,20 @@ class Optimizer {
                        "optimizer contains a parameter group with duplicate parameters");
           seen.insert(key);
           in_group.insert(key);
-          slots_.push_back(detail::Slot<T>{ref.module, name, offset, parameter.dimensions()});
+          slots_.push_back(detail::Slot<T>{owner, name, offset, parameter.dimensions()});
         };
         if (ref.name.empty()) {
-          for (const auto& [name, parameter] : module.named_parameters()) add(name, parameter);
+          for (const auto& [path, owner] : ref.module->named_modules())
+            for (const auto& [name, parameter] : std::as_const(*owner).named_parameters(false))
+              add(owner, path.empty() ? name : path + "." + name, parameter);
         } else {
-          add(ref.name, module.parameter(ref.name));
+          const auto parameter = std::as_const(*ref.module).parameter(ref.name);  // key_error if unknown
+          const std::size_t dot = ref.name.rfind('.');
+          Module<T>* owner = ref.module;
+          if (dot != std::string::npos)
+            for (const auto& [path, sub] : ref.module->named_modules())
+              if (path == ref.name.substr(0, dot)) owner = sub;
+          add(owner, ref.name, parameter);
         }
       }
       group_begin_.push_back(slots_.size());

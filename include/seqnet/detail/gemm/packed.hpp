@@ -73,9 +73,16 @@ inline bool gemm_kernel_supported(GemmKernel kernel) {
   return false;
 }
 
-/// The kernel `GemmKernel::Auto` stands for on this CPU (detected once, thread-safely).
+/// The kernel `GemmKernel::Auto` stands for on this CPU (detected once, thread-safely). Defining
+/// SEQNET_GEMM_NO_AVX512 makes it stop at AVX2 (the GEMM and the fused gates an AVX2-only CPU runs), so an
+/// AVX-512 machine can test that path end to end (tests/CMakeLists.txt: seqnet_avx2_tests).
 inline GemmKernel best_gemm_kernel() {
-  static const GemmKernel best = gemm_kernel_supported(GemmKernel::Avx512) ? GemmKernel::Avx512
+#if defined(SEQNET_GEMM_NO_AVX512)
+  constexpr bool avx512_allowed = false;
+#else
+  constexpr bool avx512_allowed = true;
+#endif
+  static const GemmKernel best = avx512_allowed && gemm_kernel_supported(GemmKernel::Avx512) ? GemmKernel::Avx512
                                  : gemm_kernel_supported(GemmKernel::Avx2) ? GemmKernel::Avx2
                                                                            : GemmKernel::Portable;
   return best;

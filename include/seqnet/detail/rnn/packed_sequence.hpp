@@ -25,6 +25,8 @@ struct PackedBatch {
 /// checks PyTorch leaves out (lengths beyond the sequence, unbatched input).
 inline PackedBatch pack_batch(const SequenceDims& dims, const SequenceLengths& lengths) {
   SEQNET_CHECK(shape_error, dims.batched, "sequence lengths need batched 3-D input, got unbatched 2-D input");
+  // pack_padded_sequence's first check (a batch of 0 with lengths is an error there, not an empty result).
+  SEQNET_CHECK(shape_error, dims.batch > 0, "Cannot pack empty tensors.");
   const std::vector<Index>& values = lengths.values();
   if (lengths.enforce_sorted()) {
     SEQNET_CHECK(shape_error, std::is_sorted(values.rbegin(), values.rend()),

@@ -241,6 +241,10 @@ class Embedding : public Module<T> {
                  ": [", n, ", ", d, "]");
     SEQNET_CHECK(value_error, static_cast<long double>(n) * static_cast<long double>(d) < 0x1p53L,
                  "sizes too large: the module would need more than 2^53 parameters");
+    // As for the recurrent modules: a table that could not fit in memory is refused before allocating,
+    // instead of ending in std::bad_alloc (found by tests/fuzz/fuzz_module_forward.cpp).
+    SEQNET_CHECK(value_error, static_cast<long double>(n) * static_cast<long double>(d) <= 0x1p36L,
+                 "sizes too large: the module would need more than 2^36 parameters");
     detail::ParameterTable table;
     table.add("weight", Shape{n, d});
     return table;

@@ -46,6 +46,12 @@ Index fuzzed_size(ByteReader& in) {
   return static_cast<Index>(in.u64());
 }
 
+/// A fuzzed size minus 4 (so that small ids and paddings go negative), without overflowing at INT64_MIN.
+Index shifted_size(ByteReader& in) {
+  const Index size = fuzzed_size(in);
+  return size < std::numeric_limits<Index>::min() + 4 ? size : size - 4;
+}
+
 double fuzzed_value(ByteReader& in) {
   const std::uint8_t b = in.byte();
   switch (b) {
@@ -238,7 +244,7 @@ template <typename T>
 void fuzz_embedding(ByteReader& in) {
   const Index num = fuzzed_size(in), dim = fuzzed_size(in);
   std::optional<Index> padding;
-  if (in.flag()) padding = fuzzed_size(in) - 4;
+  if (in.flag()) padding = shifted_size(in);
   const long double count = static_cast<long double>(num) * static_cast<long double>(dim);
   const bool sane = num >= 0 && dim >= 0;
   if (sane && count > library_cap) {
@@ -257,7 +263,7 @@ void fuzz_embedding(ByteReader& in) {
   for (int call = in.byte() % 3 + 1; call > 0; --call) {
     seqnet_fuzz::expect_clean([&] {
       std::vector<std::int64_t> ids(in.byte() % 8);
-      for (auto& id : ids) id = fuzzed_size(in) - 4;
+      for (auto& id : ids) id = shifted_size(in);
       if (in.flag()) {
         (void)embedding(ids);
       } else {

@@ -227,7 +227,8 @@ class Embedding : public Module<T> {
     const Index n = options.num_embeddings();
     if (options.padding_idx()) {
       const Index p = *options.padding_idx();
-      SEQNET_CHECK(value_error, p < 0 ? p >= -n : p < n, "Padding_idx must be within num_embeddings");
+      // n >= 0 first: -n overflows for INT64_MIN (found by tests/fuzz/fuzz_module_forward.cpp).
+      SEQNET_CHECK(value_error, p < 0 ? n >= 0 && p >= -n : p < n, "Padding_idx must be within num_embeddings");
       if (p < 0) options.padding_idx(n + p);
     }
     return options;

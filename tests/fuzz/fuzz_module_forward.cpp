@@ -226,7 +226,8 @@ void fuzz_linear(ByteReader& in) {
     SEQNET_FUZZ_REQUIRE(refused);
     return;
   }
-  if (sane && count > legit_limit) return;
+  // An empty weight can still give a legitimately huge output (Linear(0, 2^26) maps to 2^26 features).
+  if (sane && (count > legit_limit || in_features > 4096 || out_features > 4096)) return;
   seqnet::Linear<T> linear(in_features, out_features, bias);
   SEQNET_FUZZ_REQUIRE(sane);
   for (int call = in.byte() % 3 + 1; call > 0; --call) {
@@ -257,7 +258,8 @@ void fuzz_embedding(ByteReader& in) {
     SEQNET_FUZZ_REQUIRE(refused);
     return;
   }
-  if (sane && count > legit_limit) return;
+  // An empty table can still give a legitimately huge output (Embedding(0, 2^26) rows of 2^26 values).
+  if (sane && (count > legit_limit || num > 4096 || dim > 4096)) return;
   seqnet::Embedding<T> embedding(num, dim, padding);
   SEQNET_FUZZ_REQUIRE(sane);
   for (int call = in.byte() % 3 + 1; call > 0; --call) {

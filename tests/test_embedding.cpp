@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -204,6 +205,9 @@ TEST_CASE("embedding: invalid sizes and padding_idx raise PyTorch's messages", "
   CHECK_THROWS_MATCHES(Embedding<float>(10, 3, 11), seqnet::value_error, Catch::Matchers::Message(padding));
   CHECK_THROWS_MATCHES(Embedding<float>(10, 3, -11), seqnet::value_error, Catch::Matchers::Message(padding));
   CHECK(message_of([] { Embedding<float>(0, 3, 0); }) == padding);
+  // Found by fuzz_module_forward (regression input tests/fuzz/module_forward/embedding_int64_min_padding.bin):
+  // -num_embeddings overflowed for INT64_MIN, so the padding check passed and another message came.
+  CHECK(message_of([] { Embedding<float>(std::numeric_limits<Index>::min(), 3, -1); }) == padding);
   CHECK(message_of([] { Embedding<float>::from_pretrained(seqnet::zeros<float>(3, 2), true, 3); }) == padding);
   CHECK(message_of([] { Embedding<float>::from_pretrained(seqnet::zeros<float>(3, 2), true, -4); }) == padding);
   CHECK_THROWS_MATCHES(Embedding<float>(-1, 3), seqnet::value_error,

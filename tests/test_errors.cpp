@@ -490,6 +490,21 @@ TEMPLATE_TEST_CASE("absurd sizes are rejected before anything is allocated", "[e
   CHECK_NOTHROW(RNN<T>(RNNOptions(1, 1).num_layers(3)));
 }
 
+// Found by tests/fuzz/fuzz_module_forward.cpp (regression input tests/fuzz/module_forward/linear_2p26_square.bin):
+// Linear(2^26, 2^26) passed the 2^53 overflow check and threw std::bad_alloc (16 PiB), Embedding likewise.
+TEMPLATE_TEST_CASE("absurd Linear and Embedding sizes are rejected before anything is allocated", "[errors][value]",
+                   float, double) {
+  using T = TestType;
+  const char* msg = "sizes too large: the module would need more than 2^36 parameters";
+  CHECK_ERROR(seqnet::value_error, msg, seqnet::Linear<T>(Index(1) << 26, Index(1) << 26));
+  CHECK_ERROR(seqnet::value_error, msg, seqnet::Linear<T>(Index(1) << 36, 1, false));
+  CHECK_ERROR(seqnet::value_error, msg, seqnet::Embedding<T>(Index(1) << 20, Index(1) << 20));
+  CHECK_ERROR(seqnet::value_error, msg, seqnet::Embedding<T>(Index(1) << 40, 1));
+  // Empty tables stay legal, whatever the other size (PyTorch allows them).
+  CHECK_NOTHROW(seqnet::Linear<T>(Index(1) << 40, 0));
+  CHECK_NOTHROW(seqnet::Embedding<T>(0, Index(1) << 40));
+}
+
 TEMPLATE_TEST_CASE("size validation messages match PyTorch 2.x exactly", "[errors][value]", float, double) {
   using T = TestType;
   // torch/nn/modules/rnn.py (2.x): raise ValueError("hidden_size must be greater than zero"), likewise for

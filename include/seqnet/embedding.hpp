@@ -227,7 +227,8 @@ class Embedding : public Module<T> {
     const Index n = options.num_embeddings();
     if (options.padding_idx()) {
       const Index p = *options.padding_idx();
-      SEQNET_CHECK(value_error, p < 0 ? p >= -n : p < n, "Padding_idx must be within num_embeddings");
+      // n >= 0 first: -n overflows for INT64_MIN (found by tests/fuzz/fuzz_module_forward.cpp).
+      SEQNET_CHECK(value_error, p < 0 ? n >= 0 && p >= -n : p < n, "Padding_idx must be within num_embeddings");
       if (p < 0) options.padding_idx(n + p);
     }
     return options;
@@ -241,6 +242,10 @@ class Embedding : public Module<T> {
                  ": [", n, ", ", d, "]");
     SEQNET_CHECK(value_error, static_cast<long double>(n) * static_cast<long double>(d) < 0x1p53L,
                  "sizes too large: the module would need more than 2^53 parameters");
+    // As for the recurrent modules: a table that could not fit in memory is refused before allocating,
+    // instead of ending in std::bad_alloc (found by tests/fuzz/fuzz_module_forward.cpp).
+    SEQNET_CHECK(value_error, static_cast<long double>(n) * static_cast<long double>(d) <= 0x1p36L,
+                 "sizes too large: the module would need more than 2^36 parameters");
     detail::ParameterTable table;
     table.add("weight", Shape{n, d});
     return table;

@@ -233,6 +233,10 @@ class Linear : public Module<T> {
                  out < 0 ? out : in, ": [", out, ", ", in, "]");
     SEQNET_CHECK(value_error, (static_cast<long double>(in) + 1) * static_cast<long double>(out) < 0x1p53L,
                  "sizes too large: the module would need more than 2^53 parameters");
+    // As for the recurrent modules: a table that could not fit in memory is refused before allocating,
+    // instead of ending in std::bad_alloc (found by tests/fuzz/fuzz_module_forward.cpp).
+    SEQNET_CHECK(value_error, (static_cast<long double>(in) + 1) * static_cast<long double>(out) <= 0x1p36L,
+                 "sizes too large: the module would need more than 2^36 parameters");
     detail::ParameterTable table;
     table.add("weight", Shape{out, in});
     if (options.bias()) table.add("bias", Shape{out});

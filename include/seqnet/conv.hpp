@@ -257,7 +257,9 @@ class Conv1d : public Module<T> {
     SEQNET_CHECK(shape_error, c_out >= 1, "Given groups=", groups,
                  ", expected weight to be at least 1 at dimension 0, but got weight of size ", weight_shape().str(),
                  " instead");
-    const auto [left, right] = padding_amounts();
+    // Plain names, not a structured binding: the lambda below captures them (a C++20 feature for bindings).
+    const std::pair<Index, Index> amounts = padding_amounts();
+    const Index left = amounts.first, right = amounts.second;
     const PadMode mode = pad_mode_of(options_.padding_mode());
     // A padding mode other than zeros pads the input before the convolution checks it, as in PyTorch.
     if (mode != PadMode::constant) detail::check_pad(shape(input), mode, left, right, false);

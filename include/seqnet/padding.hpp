@@ -130,7 +130,7 @@ template <typename T, int R>
 Tensor<T, R> pad(const Tensor<T, R>& x, std::pair<Index, Index> padding, PadMode mode = PadMode::constant,
                  std::optional<double> value = std::nullopt) {
   static_assert(R >= 1, "pad needs a tensor of rank >= 1");
-  const auto [left, right] = padding;
+  const Index left = padding.first, right = padding.second;
   const bool value_given = static_cast<bool>(value);
   const T fill = value_given ? static_cast<T>(*value) : T(0);
   const Index out_size = detail::check_pad(shape(x), mode, left, right, value_given);

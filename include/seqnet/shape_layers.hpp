@@ -58,6 +58,7 @@ class Flatten : public Module<T> {
                  ") of a rank-", R, " tensor gives rank ", rank, ", not ", OutRank,
                  ": call forward<", rank, ">(x)");
     Eigen::array<Index, OutRank> dims;
+    dims.fill(1);  // every element is written below; GCC at -O1 cannot see it
     for (Index i = 0, j = 0; i < R; ++i) {
       if (i > start && i <= end) {
         dims[static_cast<std::size_t>(j - 1)] *= x.dimension(i);

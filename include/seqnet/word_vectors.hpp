@@ -214,7 +214,9 @@ class WordVectors {
       header_count_ = count;
       dim_ = *dim;
       dim_line_ = number_;
-      words_.reserve(std::min<std::size_t>(*count, std::size_t{1} << 20));
+      // The declared count is untrusted until the rows arrive: a 16-word reservation caps what a
+      // hostile header costs (the vectors grow geometrically from there).
+      words_.reserve(std::min<std::size_t>(*count, 16));
       return true;
     }
 

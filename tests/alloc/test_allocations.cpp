@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <malloc.h>
+#include <sstream>
 #include <string>
 #include <vector>
 #include <algorithm>
@@ -278,6 +279,25 @@ TEST_CASE("safetensors: parsing a header costs a small multiple of its size", "[
     INFO(c.what << ": " << c.header.size() << " header bytes, a peak of " << used << " bytes in use (" << ratio << "x)");
     CHECK(accepted == c.accepted);
     CHECK(ratio <= c.max_ratio);
+  }
+}
+
+// A word2vec header declares a count that nothing has backed yet: "1048576 1" once reserved 2^20
+// words (32 MB of std::string) before the next line was read and rejected.
+TEST_CASE("word vectors: a word2vec header's declared count reserves nothing large", "[word_vectors]") {
+  for (const char* text : {"1048576 1\nthe \x01\x02\n", "4000000000 3\nthe 1 2\n"}) {
+    std::istringstream in(text);
+    bool rejected = false;
+    const long long used = peak_bytes_during([&] {
+      try {
+        (void)seqnet::WordVectors<float>::from_stream(in, "hostile.txt");
+      } catch (const seqnet::format_error&) {
+        rejected = true;
+      }
+    });
+    INFO(text << ": a peak of " << used << " bytes in use");
+    CHECK(rejected);
+    CHECK(used < 64 * 1024);
   }
 }
 

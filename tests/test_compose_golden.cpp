@@ -6,10 +6,6 @@
 // registered children; it must print the same repr, have the same keys, load the file strictly, and give
 // PyTorch's outputs: fp64 to 1e-10, fp32 to 1e-5 relative. Renaming a key or perturbing any tensor
 // (the buffer included) must be caught.
-//
-// Tanh, ReLU, Sigmoid and Dropout here are minimal stand-ins (element-wise Eigen, eval-mode Dropout) for
-// the activation modules another branch adds; they show that Sequential runs any module with a
-// tensor-to-tensor call without knowing its type.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -20,7 +16,9 @@
 #include <string>
 #include <vector>
 
+#include <seqnet/activation.hpp>
 #include <seqnet/cell.hpp>
+#include <seqnet/dropout.hpp>
 #include <seqnet/linear.hpp>
 #include <seqnet/module.hpp>
 #include <seqnet/safetensors.hpp>
@@ -45,45 +43,11 @@ Tensor<T, 2> step_of(const Tensor<T, 3>& x, Index t) {
 
 const std::string data_dir = std::string(SEQNET_TEST_DATA_DIR) + "/compose/";
 
-template <typename T>
-struct Tanh : seqnet::Module<T> {
-  Tanh() : seqnet::Module<T>("Tanh") {}
-  template <int R>
-  Tensor<T, R> operator()(const Tensor<T, R>& x) const {
-    return x.tanh();
-  }
-};
-template <typename T>
-struct ReLU : seqnet::Module<T> {
-  ReLU() : seqnet::Module<T>("ReLU") {}
-  template <int R>
-  Tensor<T, R> operator()(const Tensor<T, R>& x) const {
-    return x.cwiseMax(T(0));
-  }
-};
-template <typename T>
-struct Sigmoid : seqnet::Module<T> {
-  Sigmoid() : seqnet::Module<T>("Sigmoid") {}
-  template <int R>
-  Tensor<T, R> operator()(const Tensor<T, R>& x) const {
-    return (T(1) + (-x).exp()).inverse();
-  }
-};
-template <typename T>
-struct Dropout : seqnet::Module<T> {  // eval mode only: the stand-in has no generator
-  explicit Dropout(double p) : seqnet::Module<T>("Dropout"), p(p) {}
-  std::string extra_repr() const override {
-    std::ostringstream s;
-    s << "p=" << p << ", inplace=False";
-    return s.str();
-  }
-  template <int R>
-  Tensor<T, R> operator()(const Tensor<T, R>& x) const {
-    REQUIRE_FALSE(this->is_training());
-    return x;
-  }
-  double p;
-};
+// seqnet's own layers, as a port would use them (PyTorch's reprs: `Tanh()`, `Dropout(p=0.1, inplace=False)`).
+using seqnet::Dropout;
+using seqnet::ReLU;
+using seqnet::Sigmoid;
+using seqnet::Tanh;
 
 /// class Decoder(nn.Module): self.rnn = nn.LSTMCell(8, 8);
 /// self.decoder = nn.Sequential(nn.Dropout(0.1), nn.ReLU(), nn.Linear(8, 1), nn.Sigmoid())

@@ -162,3 +162,59 @@ TEST_CASE("activation and tensor op errors are PyTorch's", "[layers][activation]
   CHECK(message_of<seqnet::index_error>([&] { seqnet::narrow(x, 1, 4, 0); }) ==
         "start out of range (expected to be in range of [-3, 3], but got 4)");
 }
+
+namespace {
+
+/// `forward_into` gives `forward`'s bits, into a separate tensor and in place (`out` = `x`).
+template <typename Layer, typename T, int R>
+void check_into_forms(const Layer& layer, const Tensor<T, R>& x) {
+  const Tensor<T, R> expected = layer.forward(x);
+  Tensor<T, R> out;
+  layer.forward_into(x, out);
+  Tensor<T, R> in_place = x;
+  layer.forward_into(in_place, in_place);
+  REQUIRE(out.dimensions() == expected.dimensions());
+  REQUIRE(in_place.dimensions() == expected.dimensions());
+  for (Index i = 0; i < expected.size(); ++i) {
+    const T e = expected.data()[i];
+    CHECK(((out.data()[i] == e) || (e != e && out.data()[i] != out.data()[i])));
+    CHECK(((in_place.data()[i] == e) || (e != e && in_place.data()[i] != in_place.data()[i])));
+  }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("activation, pooling and BatchNorm1d modules write into caller-owned tensors, in place too",
+                   "[layers][realtime]", float, double) {
+  using T = TestType;
+  Tensor<T, 3> x = seqnet::randn<T>(2, 4, 9);
+  for (Index i = 0; i < x.size(); ++i) x.data()[i] *= T(3);
+  x(0, 1, 2) = std::numeric_limits<T>::quiet_NaN();
+  check_into_forms(seqnet::ReLU<T>(), x);
+  check_into_forms(seqnet::LeakyReLU<T>(0.2), x);
+  check_into_forms(seqnet::Sigmoid<T>(), x);
+  check_into_forms(seqnet::Tanh<T>(), x);
+  check_into_forms(seqnet::GELU<T>(), x);
+  check_into_forms(seqnet::GELU<T>("tanh"), x);
+  check_into_forms(seqnet::SiLU<T>(), x);
+  check_into_forms(seqnet::Softmax<T>(1), x);
+  check_into_forms(seqnet::LogSoftmax<T>(-1), x);
+  seqnet::BatchNorm1d<T> norm(4);
+  norm.eval();
+  check_into_forms(norm, x);
+
+  // Pooling changes the length, so only into a separate tensor.
+  const seqnet::MaxPool1d<T> max_pool(3, 2, 1);
+  const seqnet::AvgPool1d<T> avg_pool(3, 2, 1);
+  Tensor<T, 3> pooled;
+  max_pool.forward_into(x, pooled);
+  const Tensor<T, 3> max_expected = max_pool.forward(x);
+  REQUIRE(pooled.dimensions() == max_expected.dimensions());
+  avg_pool.forward_into(x, pooled);
+  const Tensor<T, 3> avg_expected = avg_pool.forward(x);
+  REQUIRE(pooled.dimensions() == avg_expected.dimensions());
+  for (Index i = 0; i < pooled.size(); ++i) {
+    const T e = avg_expected.data()[i];
+    CHECK(((pooled.data()[i] == e) || (e != e && pooled.data()[i] != pooled.data()[i])));
+  }
+}

@@ -18,21 +18,53 @@
 
 namespace seqnet {
 
+namespace detail {
+
+// One definition per activation, element by element: the functions below and the modules' `forward_into`
+// both apply these.
+template <typename T>
+T relu_value(T v) {
+  return v > T(0) || v != v ? v : T(0);  // NaN stays NaN, as in PyTorch
+}
+template <typename T>
+T leaky_relu_value(T v, T slope) {
+  return v > T(0) ? v : v * slope;
+}
+template <typename T>
+T sigmoid_value(T v) {
+  return T(1) / (T(1) + std::exp(-v));
+}
+template <typename T>
+T silu_value(T v) {
+  return v / (T(1) + std::exp(-v));
+}
+template <typename T>
+T gelu_value(T v, bool tanh_approximation) {
+  if (tanh_approximation) {
+    const T k = static_cast<T>(0.79788456080286535587989211986876);  // sqrt(2 / pi)
+    return T(0.5) * v * (T(1) + std::tanh(k * (v + T(0.044715) * v * v * v)));
+  }
+  const T r = static_cast<T>(0.70710678118654752440084436210485);  // 1 / sqrt(2)
+  return T(0.5) * v * (T(1) + std::erf(v * r));
+}
+
+}  // namespace detail
+
 /// `F.relu(x)`: max(x, 0) element-wise (NaN stays NaN, as in PyTorch).
 template <typename T, int R>
 Tensor<T, R> relu(const Tensor<T, R>& x) {
-  return detail::map_elements(x, [](T v) { return v > T(0) || v != v ? v : T(0); });
+  return detail::map_elements(x, [](T v) { return detail::relu_value(v); });
 }
 /// `F.leaky_relu(x, negative_slope)`: x for x > 0, negative_slope * x otherwise.
 template <typename T, int R>
 Tensor<T, R> leaky_relu(const Tensor<T, R>& x, double negative_slope = 0.01) {
   const T slope = static_cast<T>(negative_slope);
-  return detail::map_elements(x, [slope](T v) { return v > T(0) ? v : v * slope; });
+  return detail::map_elements(x, [slope](T v) { return detail::leaky_relu_value(v, slope); });
 }
 /// `torch.sigmoid(x)`: 1 / (1 + exp(-x)).
 template <typename T, int R>
 Tensor<T, R> sigmoid(const Tensor<T, R>& x) {
-  return detail::map_elements(x, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
+  return detail::map_elements(x, [](T v) { return detail::sigmoid_value(v); });
 }
 /// `torch.tanh(x)`.
 template <typename T, int R>
@@ -42,7 +74,7 @@ Tensor<T, R> tanh(const Tensor<T, R>& x) {
 /// `F.silu(x)`: x * sigmoid(x).
 template <typename T, int R>
 Tensor<T, R> silu(const Tensor<T, R>& x) {
-  return detail::map_elements(x, [](T v) { return v / (T(1) + std::exp(-v)); });
+  return detail::map_elements(x, [](T v) { return detail::silu_value(v); });
 }
 
 namespace detail {
@@ -61,23 +93,19 @@ inline bool gelu_uses_tanh(const std::string& approximate) {
 /// text, `approximate argument must be either none or tanh.`
 template <typename T, int R>
 Tensor<T, R> gelu(const Tensor<T, R>& x, const std::string& approximate = "none") {
-  if (detail::gelu_uses_tanh(approximate)) {
-    const T k = static_cast<T>(0.79788456080286535587989211986876);  // sqrt(2 / pi)
-    return detail::map_elements(
-        x, [k](T v) { return T(0.5) * v * (T(1) + std::tanh(k * (v + T(0.044715) * v * v * v))); });
-  }
-  const T r = static_cast<T>(0.70710678118654752440084436210485);  // 1 / sqrt(2)
-  return detail::map_elements(x, [r](T v) { return T(0.5) * v * (T(1) + std::erf(v * r)); });
+  const bool tanh_approximation = detail::gelu_uses_tanh(approximate);
+  return detail::map_elements(x, [tanh_approximation](T v) { return detail::gelu_value(v, tanh_approximation); });
 }
 
 namespace detail {
 
 /// Softmax (or log-softmax) over dimension `dim` of `x`, max-subtracted as PyTorch computes it.
+/// `y` may be `x` itself: each element is read before it is written.
 template <typename T, int R>
-Tensor<T, R> softmax_over(const Tensor<T, R>& x, Index dim, bool log) {
+void softmax_over_into(const Tensor<T, R>& x, Tensor<T, R>& y, Index dim, bool log) {
   dim = wrap_dim(dim, R);
-  Tensor<T, R> y(x.dimensions());
-  if (x.size() == 0) return y;
+  if (&y != &x) y.resize(x.dimensions());
+  if (x.size() == 0) return;
   const Index size = R == 0 ? 1 : x.dimension(R == 0 ? 0 : dim);
   Index outer = 1, inner = 1;
   if constexpr (R > 0) split_at(x.dimensions(), R, dim, outer, inner);
@@ -101,7 +129,6 @@ Tensor<T, R> softmax_over(const Tensor<T, R>& x, Index dim, bool log) {
       }
     }
   }
-  return y;
 }
 
 }  // namespace detail
@@ -110,24 +137,36 @@ Tensor<T, R> softmax_over(const Tensor<T, R>& x, Index dim, bool log) {
 /// PyTorch's implicit choice for `dim=None` is deprecated. Out of range: PyTorch's `index_error`.
 template <typename T, int R>
 Tensor<T, R> softmax(const Tensor<T, R>& x, Index dim) {
-  return detail::softmax_over(x, dim, false);
+  Tensor<T, R> y;
+  detail::softmax_over_into(x, y, dim, false);
+  return y;
 }
 /// `F.log_softmax(x, dim)`: x - log(sum(exp(x))) along `dim`, without forming the softmax.
 template <typename T, int R>
 Tensor<T, R> log_softmax(const Tensor<T, R>& x, Index dim) {
-  return detail::softmax_over(x, dim, true);
+  Tensor<T, R> y;
+  detail::softmax_over_into(x, y, dim, true);
+  return y;
 }
 
 namespace detail {
 
-/// Base of the parameterless element-wise modules: `operator()` on any rank calls `Derived::apply`.
+/// Base of the parameterless element-wise modules: `operator()` on any rank calls `Derived::apply_into`.
 template <typename T, typename Derived>
 class ActivationModule : public Module<T> {
  public:
   /// Applies the activation; the input may have any rank and shape.
   template <int R>
   Tensor<T, R> forward(const Tensor<T, R>& x) const {
-    return static_cast<const Derived&>(*this).apply(x);
+    Tensor<T, R> y;
+    forward_into(x, y);
+    return y;
+  }
+  /// As `forward`, into the caller's `out` (reallocated only if its element count differs). `out` may be
+  /// `x`, which then changes in place (PyTorch's `inplace=True`). Allocates nothing once `out` has its size.
+  template <int R>
+  void forward_into(const Tensor<T, R>& x, Tensor<T, R>& out) const {
+    static_cast<const Derived&>(*this).apply_into(x, out);
   }
   template <int R>
   Tensor<T, R> operator()(const Tensor<T, R>& x) const {
@@ -140,14 +179,14 @@ class ActivationModule : public Module<T> {
 
 }  // namespace detail
 
-/// `torch.nn.ReLU()`. (`inplace` is not supported: results are always new tensors.)
+/// `torch.nn.ReLU()`. (`inplace=True` is `relu.forward_into(x, x)`.)
 template <typename T>
 class ReLU : public detail::ActivationModule<T, ReLU<T>> {
  public:
   ReLU() : detail::ActivationModule<T, ReLU<T>>("ReLU") {}
   template <int R>
-  Tensor<T, R> apply(const Tensor<T, R>& x) const {
-    return relu(x);
+  void apply_into(const Tensor<T, R>& x, Tensor<T, R>& out) const {
+    detail::map_elements_into(x, out, [](T v) { return detail::relu_value(v); });
   }
   std::string repr() const override { return "ReLU()"; }
 };
@@ -160,8 +199,9 @@ class LeakyReLU : public detail::ActivationModule<T, LeakyReLU<T>> {
       : detail::ActivationModule<T, LeakyReLU<T>>("LeakyReLU"), negative_slope_(negative_slope) {}
   double negative_slope() const noexcept { return negative_slope_; }
   template <int R>
-  Tensor<T, R> apply(const Tensor<T, R>& x) const {
-    return leaky_relu(x, negative_slope_);
+  void apply_into(const Tensor<T, R>& x, Tensor<T, R>& out) const {
+    const T slope = static_cast<T>(negative_slope_);
+    detail::map_elements_into(x, out, [slope](T v) { return detail::leaky_relu_value(v, slope); });
   }
   /// `LeakyReLU(negative_slope=0.01)`.
   std::string repr() const override {
@@ -178,8 +218,8 @@ class Sigmoid : public detail::ActivationModule<T, Sigmoid<T>> {
  public:
   Sigmoid() : detail::ActivationModule<T, Sigmoid<T>>("Sigmoid") {}
   template <int R>
-  Tensor<T, R> apply(const Tensor<T, R>& x) const {
-    return sigmoid(x);
+  void apply_into(const Tensor<T, R>& x, Tensor<T, R>& out) const {
+    detail::map_elements_into(x, out, [](T v) { return detail::sigmoid_value(v); });
   }
   std::string repr() const override { return "Sigmoid()"; }
 };
@@ -190,8 +230,8 @@ class Tanh : public detail::ActivationModule<T, Tanh<T>> {
  public:
   Tanh() : detail::ActivationModule<T, Tanh<T>>("Tanh") {}
   template <int R>
-  Tensor<T, R> apply(const Tensor<T, R>& x) const {
-    return seqnet::tanh(x);
+  void apply_into(const Tensor<T, R>& x, Tensor<T, R>& out) const {
+    detail::map_elements_into(x, out, [](T v) { return std::tanh(v); });
   }
   std::string repr() const override { return "Tanh()"; }
 };
@@ -207,8 +247,9 @@ class GELU : public detail::ActivationModule<T, GELU<T>> {
   }
   const std::string& approximate() const noexcept { return approximate_; }
   template <int R>
-  Tensor<T, R> apply(const Tensor<T, R>& x) const {
-    return gelu(x, approximate_);
+  void apply_into(const Tensor<T, R>& x, Tensor<T, R>& out) const {
+    const bool tanh_approximation = approximate_ == "tanh";
+    detail::map_elements_into(x, out, [tanh_approximation](T v) { return detail::gelu_value(v, tanh_approximation); });
   }
   /// `GELU(approximate='none')`.
   std::string repr() const override { return "GELU(approximate='" + approximate_ + "')"; }
@@ -223,8 +264,8 @@ class SiLU : public detail::ActivationModule<T, SiLU<T>> {
  public:
   SiLU() : detail::ActivationModule<T, SiLU<T>>("SiLU") {}
   template <int R>
-  Tensor<T, R> apply(const Tensor<T, R>& x) const {
-    return silu(x);
+  void apply_into(const Tensor<T, R>& x, Tensor<T, R>& out) const {
+    detail::map_elements_into(x, out, [](T v) { return detail::silu_value(v); });
   }
   std::string repr() const override { return "SiLU()"; }
 };
@@ -236,8 +277,8 @@ class Softmax : public detail::ActivationModule<T, Softmax<T>> {
   explicit Softmax(Index dim) : detail::ActivationModule<T, Softmax<T>>("Softmax"), dim_(dim) {}
   Index dim() const noexcept { return dim_; }
   template <int R>
-  Tensor<T, R> apply(const Tensor<T, R>& x) const {
-    return softmax(x, dim_);
+  void apply_into(const Tensor<T, R>& x, Tensor<T, R>& out) const {
+    detail::softmax_over_into(x, out, dim_, false);
   }
   /// `Softmax(dim=1)`.
   std::string repr() const override { return detail::concat("Softmax(dim=", dim_, ")"); }
@@ -253,8 +294,8 @@ class LogSoftmax : public detail::ActivationModule<T, LogSoftmax<T>> {
   explicit LogSoftmax(Index dim) : detail::ActivationModule<T, LogSoftmax<T>>("LogSoftmax"), dim_(dim) {}
   Index dim() const noexcept { return dim_; }
   template <int R>
-  Tensor<T, R> apply(const Tensor<T, R>& x) const {
-    return log_softmax(x, dim_);
+  void apply_into(const Tensor<T, R>& x, Tensor<T, R>& out) const {
+    detail::softmax_over_into(x, out, dim_, true);
   }
   /// `LogSoftmax(dim=-1)`.
   std::string repr() const override { return detail::concat("LogSoftmax(dim=", dim_, ")"); }

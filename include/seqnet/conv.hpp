@@ -235,7 +235,7 @@ class Conv1d : public Module<T> {
     forward_into(input, out);
     return out;
   }
-  template <int R>
+  template <int R, detail::if_unbatched_or_batched_1d<R> = 0>
   Tensor<T, R> operator()(const Tensor<T, R>& input) const {
     return forward(input);
   }

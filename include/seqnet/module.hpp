@@ -338,6 +338,11 @@ Tensor<T, R> make_tensor(const Shape& shape) {
   return Tensor<T, R>(dims);
 }
 
+/// Restricts a layer's `operator()` to the ranks it takes (a 1-D layer: 2 unbatched, 3 batched), so that
+/// `Sequential` sees which ranks it can pass; `forward` keeps a static_assert with PyTorch's words.
+template <int R>
+using if_unbatched_or_batched_1d = std::enable_if_t<R == 2 || R == 3, int>;
+
 /// Gives `tensor` the (already validated) shape. Eigen reallocates only when the element count changes,
 /// so a caller-owned output reused at one shape is allocated once.
 template <typename T, int R>

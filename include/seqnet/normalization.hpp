@@ -208,18 +208,35 @@ class BatchNorm1d : public Module<T> {
   Tensor<T, R> forward(const Tensor<T, R>& x) {
     return run(x, true);
   }
-  template <int R>
+  template <int R, detail::if_unbatched_or_batched_1d<R> = 0>
   Tensor<T, R> operator()(const Tensor<T, R>& x) const {
     return run(x, false);
   }
-  template <int R>
+  template <int R, detail::if_unbatched_or_batched_1d<R> = 0>
   Tensor<T, R> operator()(const Tensor<T, R>& x) {
     return run(x, true);
+  }
+  /// As `forward`, into the caller's `out` (reallocated only if its element count differs; it may be `x`).
+  /// In eval mode with running statistics, a call allocates nothing once `out` has its size.
+  template <int R>
+  void forward_into(const Tensor<T, R>& x, Tensor<T, R>& out) const {
+    run_into(x, out, false);
+  }
+  template <int R>
+  void forward_into(const Tensor<T, R>& x, Tensor<T, R>& out) {
+    run_into(x, out, true);
   }
 
  private:
   template <int R>
   Tensor<T, R> run(const Tensor<T, R>& x, bool update) const {
+    Tensor<T, R> y;
+    run_into(x, y, update);
+    return y;
+  }
+
+  template <int R>
+  void run_into(const Tensor<T, R>& x, Tensor<T, R>& y, bool update) const {
     static_assert(R == 2 || R == 3, "BatchNorm1d: expected 2D or 3D input");
     const Index n = x.dimension(0), c = x.dimension(1), l = R == 3 ? x.dimension(2) : 1;
     const bool tracking = options_.track_running_stats(), affine = options_.affine();
@@ -232,7 +249,7 @@ class BatchNorm1d : public Module<T> {
     } else if (affine) {
       SEQNET_CHECK(shape_error, c == num_features(), "weight should contain ", c, " elements not ", num_features());
     }
-    Tensor<T, R> y(x.dimensions());
+    if (&y != &x) y.resize(x.dimensions());
     const T* w = affine ? this->params_.data() : nullptr;
     const T* b = affine ? w + c : nullptr;
     const T* running_mean = tracking ? this->buffer("running_mean").data() : nullptr;
@@ -288,7 +305,6 @@ class BatchNorm1d : public Module<T> {
         var_out[ch] = static_cast<T>((1.0 - momentum) * var_out[ch] + momentum * unbiased);
       }
     }
-    return y;
   }
 
   static detail::ParameterTable parameter_table(const BatchNormOptions& o) {

@@ -64,6 +64,14 @@ class MaxPool1d : public Module<T> {
   /// `max_pool1d() Invalid computed output size: 0`.
   template <int R>
   Tensor<T, R> forward(const Tensor<T, R>& x) const {
+    Tensor<T, R> y;
+    forward_into(x, y);
+    return y;
+  }
+  /// As `forward`, into the caller's `out` (reallocated only if its element count differs; it must not be
+  /// `x`). Allocates nothing once `out` has its size.
+  template <int R>
+  void forward_into(const Tensor<T, R>& x, Tensor<T, R>& y) const {
     static_assert(R == 2 || R == 3, "max_pool1d: Expected 2D or 3D (batch mode) tensor");
     SEQNET_CHECK(shape_error, x.dimension(R - 1) > 0 && x.dimension(R - 2) > 0,
                  "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, but got:",
@@ -81,7 +89,7 @@ class MaxPool1d : public Module<T> {
     SEQNET_CHECK(shape_error, out_size > 0, "max_pool1d() Invalid computed output size: ", out_size);
     auto dims = x.dimensions();
     dims[R - 1] = out_size;
-    Tensor<T, R> y(dims);
+    y.resize(dims);
     const Index rows = x.size() / size;
     for (Index r = 0; r < rows; ++r) {
       const T* in = x.data() + r * size;
@@ -98,9 +106,8 @@ class MaxPool1d : public Module<T> {
         out[t] = best;
       }
     }
-    return y;
   }
-  template <int R>
+  template <int R, detail::if_unbatched_or_batched_1d<R> = 0>
   Tensor<T, R> operator()(const Tensor<T, R>& x) const {
     return forward(x);
   }
@@ -146,6 +153,14 @@ class AvgPool1d : public Module<T> {
   /// `Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but got:[2, 4, 1, 0]`.
   template <int R>
   Tensor<T, R> forward(const Tensor<T, R>& x) const {
+    Tensor<T, R> y;
+    forward_into(x, y);
+    return y;
+  }
+  /// As `forward`, into the caller's `out` (reallocated only if its element count differs; it must not be
+  /// `x`). Allocates nothing once `out` has its size.
+  template <int R>
+  void forward_into(const Tensor<T, R>& x, Tensor<T, R>& y) const {
     static_assert(R == 2 || R == 3, "Expected 2 to 3 dimensions (while checking arguments for avg_pool1d)");
     SEQNET_CHECK(value_error, stride_ != 0, "stride should not be zero");
     SEQNET_CHECK(value_error, kernel_size_ > 0, "kernel size should be greater than zero, but got kH: 1 kW: ",
@@ -164,7 +179,7 @@ class AvgPool1d : public Module<T> {
                  "). Calculated output size: (", channels, "x1x", out_size, "). Output size is too small");
     auto dims = x.dimensions();
     dims[R - 1] = out_size;
-    Tensor<T, R> y(dims);
+    y.resize(dims);
     const Index rows = x.size() / size;
     for (Index r = 0; r < rows; ++r) {
       const T* in = x.data() + r * size;
@@ -181,9 +196,8 @@ class AvgPool1d : public Module<T> {
         out[t] = sum / static_cast<T>(divisor);
       }
     }
-    return y;
   }
-  template <int R>
+  template <int R, detail::if_unbatched_or_batched_1d<R> = 0>
   Tensor<T, R> operator()(const Tensor<T, R>& x) const {
     return forward(x);
   }

@@ -37,13 +37,21 @@ void split_at(const Dimensions& dims, Index rank, Index dim, Index& outer, Index
   for (Index i = dim + 1; i < rank; ++i) inner *= dims[static_cast<std::size_t>(i)];
 }
 
-/// Applies `f` to every element of `x` into a new tensor of the same shape.
+/// Applies `f` to every element of `x` into `y`, given x's shape (reallocated only if its element count
+/// differs); `y` may be `x` itself.
 template <typename T, int R, typename F>
-Tensor<T, R> map_elements(const Tensor<T, R>& x, F f) {
-  Tensor<T, R> y(x.dimensions());
+void map_elements_into(const Tensor<T, R>& x, Tensor<T, R>& y, F f) {
+  if (&y != &x) y.resize(x.dimensions());
   const T* in = x.data();
   T* out = y.data();
   for (Index i = 0; i < x.size(); ++i) out[i] = f(in[i]);
+}
+
+/// Applies `f` to every element of `x` into a new tensor of the same shape.
+template <typename T, int R, typename F>
+Tensor<T, R> map_elements(const Tensor<T, R>& x, F f) {
+  Tensor<T, R> y;
+  map_elements_into(x, y, f);
   return y;
 }
 

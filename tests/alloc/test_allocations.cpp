@@ -4,6 +4,8 @@
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
+#include "crnn_vad_model.hpp"
+
 #include <atomic>
 #include <cmath>
 #include <type_traits>
@@ -612,4 +614,21 @@ TEST_CASE("truncated BPTT and online steps allocate nothing in steady state", "[
           }) == 0);
   }
   CHECK(std::isfinite(total));
+}
+
+// Issue 13's whole model: the trained CRNN voice-activity detector of examples/crnn_vad.cpp (Conv1d,
+// BatchNorm1d, ReLU, AvgPool1d, a GRU stream, Linear, Sigmoid), one 512-sample chunk at a time.
+TEST_CASE("a whole conv + GRU + head model streams chunk by chunk without allocating", "[allocation][realtime]") {
+  for (bool frozen : {false, true}) {
+    INFO("frozen " << frozen);
+    CRNNVad<float> model;
+    seqnet::load_safetensors(std::string(SEQNET_EXAMPLE_DATA_DIR) + "/crnn_vad.safetensors", model);
+    model.eval();
+    if (frozen) model.rnn.prepack();
+    CRNNVadStream<float> vad(model);
+    const auto chunk = seqnet::randn<float>(CRNNVad<float>::chunk_samples);
+    float probability = 0;
+    CHECK(steady_allocations([&] { probability += vad.step(chunk.data()); }) == 0);
+    CHECK(std::isfinite(probability));
+  }
 }

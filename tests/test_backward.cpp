@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <iostream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -41,11 +42,16 @@ struct GradTolerance<float> {
   static constexpr double rtol = 1e-4, atol = 1e-5;
 };
 
+/// Training-mode dropout cases with PyTorch's masks (tools/gen_golden_grad.py, DROPOUT_CASES).
+constexpr std::size_t DROPOUT_MIN_CASES = 6;
+
 template <typename T>
-const golden::File& grad_file() {
-  static const golden::File file =
-      golden::load(std::string(SEQNET_GOLDEN_DIR) + "/grad_" + golden::Precision<T>::name + ".txt");
-  return file;
+const golden::File& grad_file(const std::string& prefix = "grad_") {
+  static std::map<std::string, golden::File> files;
+  auto found = files.find(prefix);
+  if (found == files.end())
+    found = files.emplace(prefix, golden::load(std::string(SEQNET_GOLDEN_DIR) + "/" + prefix + golden::Precision<T>::name + ".txt")).first;
+  return found->second;
 }
 
 template <typename T, int R>
@@ -78,6 +84,15 @@ seqnet::Tensor<T, R> input_of(const golden::Case& c, const char* name) {
   return to_tensor<T, R>(*t);
 }
 
+/// A dropout case carries PyTorch's own masks (inputs mask0, mask1, ...): the tape replays them.
+template <typename T, int R>
+void replay_masks_of(const golden::Case& c, seqnet::RecurrentTape<T>& tape) {
+  std::vector<seqnet::Tensor<T, R>> masks;
+  for (int i = 0; c.find_input(("mask" + std::to_string(i)).c_str()) != nullptr; ++i)
+    masks.push_back(input_of<T, R>(c, ("mask" + std::to_string(i)).c_str()));
+  if (!masks.empty()) tape.replay_dropout_masks(masks);
+}
+
 template <typename T, int R, typename Module>
 void run_hidden_state_module(const golden::Case& c, Module& module, ErrorStats& s) {
   check_structure_and_load<T>(module, c);
@@ -85,6 +100,7 @@ void run_hidden_state_module(const golden::Case& c, Module& module, ErrorStats& 
   const auto x = input_of<T, R>(c, "x");
   const bool state = c.find_input("h0") != nullptr;
   seqnet::RecurrentTape<T> tape;
+  replay_masks_of<T, R>(c, tape);
   std::pair<seqnet::Tensor<T, R>, seqnet::Tensor<T, R>> result;
   if (!c.lengths.empty()) {
     const seqnet::SequenceLengths lengths = lengths_of(c);
@@ -108,6 +124,7 @@ void run_lstm(const golden::Case& c, ErrorStats& s) {
   const auto x = input_of<T, R>(c, "x");
   const bool state = c.find_input("h0") != nullptr;
   seqnet::RecurrentTape<T> tape;
+  replay_masks_of<T, R>(c, tape);
   typename seqnet::LSTM<T>::template Output<R> result;
   if (state) {
     const auto h0 = input_of<T, R>(c, "h0"), c0 = input_of<T, R>(c, "c0");
@@ -192,19 +209,19 @@ void run_case_of_rank(const golden::Case& c, ErrorStats& s) {
 }
 
 template <typename T>
-void run_grad_file() {
+void run_grad_file(const std::string& prefix = "grad_", std::size_t min_cases = GRAD_MIN_CASES) {
   const char* dtype = golden::Precision<T>::name;
-  INFO("golden file " << SEQNET_GOLDEN_DIR << "/grad_" << dtype << ".txt (regenerate: tools/gen_golden_grad.py)");
+  INFO("golden file " << SEQNET_GOLDEN_DIR << "/" << prefix << dtype << ".txt (regenerate: tools/gen_golden_grad.py)");
   const golden::File* loaded = nullptr;
   try {
-    loaded = &grad_file<T>();
+    loaded = &grad_file<T>(prefix);
   } catch (const std::exception& e) {
     FAIL("cannot load the golden gradients: " << e.what());
   }
   const golden::File& file = *loaded;
   REQUIRE(file.dtype == dtype);
-  REQUIRE(file.cases.size() >= GRAD_MIN_CASES);
-  ErrorStats& s = stats<T>("grad");
+  REQUIRE(file.cases.size() >= min_cases);
+  ErrorStats& s = stats<T>(prefix + dtype);
   for (const auto& c : file.cases) {
     DYNAMIC_SECTION(dtype << " " << c.name) {
       INFO("case " << c.name << ": " << c.module << " " << c.repr << ", mode " << c.mode);
@@ -221,7 +238,7 @@ void run_grad_file() {
   }
   SECTION(std::string("grad ") + dtype + " summary") {
     std::ostringstream line;
-    line << "grad " << dtype << ": " << s.cases_compared << "/" << file.cases.size() << " cases (torch "
+    line << prefix << dtype << ": " << s.cases_compared << "/" << file.cases.size() << " cases (torch "
          << file.torch_version << "), " << s.elements << " elements; max abs err " << s.max_abs << ", max rel err "
          << s.max_rel << " at " << s.max_rel_where << "; max err/tolerance " << s.max_ratio << " at "
          << s.max_ratio_where;
@@ -238,6 +255,17 @@ TEST_CASE("backward: float64 gradients of RNN/LSTM/GRU and their cells match tor
 
 TEST_CASE("backward: float32 gradients of RNN/LSTM/GRU and their cells match torch.autograd", "[backward][float32]") {
   run_grad_file<float>();
+}
+
+// Training-mode dropout between layers, with PyTorch's own masks replayed (RecurrentTape::replay_dropout_masks):
+// outputs and gradients equal PyTorch's, so the masks are applied where PyTorch applies them, forward and back.
+TEST_CASE("backward: training-mode dropout with PyTorch's masks replayed matches torch.autograd (float64)",
+          "[backward][dropout][float64]") {
+  run_grad_file<double>("grad_dropout_", DROPOUT_MIN_CASES);
+}
+TEST_CASE("backward: training-mode dropout with PyTorch's masks replayed matches torch.autograd (float32)",
+          "[backward][dropout][float32]") {
+  run_grad_file<float>("grad_dropout_", DROPOUT_MIN_CASES);
 }
 
 namespace {
@@ -346,4 +374,40 @@ TEST_CASE("backward: misuse is reported", "[backward][errors]") {
   CHECK_THROWS_WITH(lstm.backward(tape, g_out), Catch::Contains("modified by an inplace operation"));
   lstm.forward_train(tape, x);
   CHECK_NOTHROW(lstm.backward(tape, g_out));
+}
+
+TEST_CASE("replayed dropout masks: checked against the call, used by one recording only", "[backward][dropout]") {
+  seqnet::LSTM<double> lstm(seqnet::LSTMOptions(3, 4).num_layers(3).dropout(0.5).batch_first(true));
+  const auto x = seqnet::randn<double>(2, 5, 3);
+  seqnet::Tensor<double, 3> ones(2, 5, 4), twos(2, 5, 4), wrong(5, 2, 4);
+  ones.setConstant(1.0);
+  twos.setConstant(2.0);
+  wrong.setConstant(1.0);
+  seqnet::RecurrentTape<double> tape;
+
+  // All-ones masks: the forward of a module without dropout, whatever p says.
+  tape.replay_dropout_masks(std::vector<seqnet::Tensor<double, 3>>{ones, ones});
+  CHECK(tape.has_dropout_masks());
+  const auto replayed = lstm.forward_train(tape, x);
+  CHECK_FALSE(tape.has_dropout_masks());
+  lstm.eval();
+  const auto plain = lstm.forward_train(tape, x);
+  for (seqnet::Index i = 0; i < plain.first.size(); ++i) CHECK(replayed.first.data()[i] == plain.first.data()[i]);
+
+  // Eval mode applies no dropout: masks given then are an error, not silently ignored.
+  tape.replay_dropout_masks(std::vector<seqnet::Tensor<double, 3>>{ones, ones});
+  CHECK_THROWS_WITH(lstm.forward_train(tape, x), Catch::Contains("dropout masks were given, but this call applies no dropout"));
+  lstm.train();
+  tape.replay_dropout_masks(std::vector<seqnet::Tensor<double, 3>>{ones});
+  CHECK_THROWS_WITH(lstm.forward_train(tape, x), Catch::Contains("expected 2 dropout masks (one per layer but the last), got 1"));
+  tape.replay_dropout_masks(std::vector<seqnet::Tensor<double, 3>>{ones, wrong});
+  CHECK_THROWS_AS(lstm.forward_train(tape, x), seqnet::shape_error);
+  CHECK_THROWS_WITH(lstm.forward_train(tape, x), Catch::Contains("dropout mask 1 has shape [5, 2, 4], expected [2, 5, 4]"));
+
+  // Masks of 2 where PyTorch's would be 0 or 2 (p = 0.5): the output differs from all-ones.
+  tape.replay_dropout_masks(std::vector<seqnet::Tensor<double, 3>>{twos, twos});
+  const auto doubled = lstm.forward_train(tape, x);
+  bool differs = false;
+  for (seqnet::Index i = 0; i < plain.first.size(); ++i) differs = differs || doubled.first.data()[i] != plain.first.data()[i];
+  CHECK(differs);
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "detail/gemm/linear.hpp"
 #include "detail/rnn/checks.hpp"
@@ -36,6 +37,28 @@ class RecurrentTape {
   /// Elements the record holds (its memory is this times sizeof(T)).
   Index elements() const noexcept { return layout_.total; }
 
+  /// Dropout masks for the next `forward_train` on this tape to apply between layers, instead of drawing
+  /// its own from the module's generator: one per layer but the last, each shaped like that layer's
+  /// output in the call's layout (`[seq, batch, D * H_out]`, `[batch, seq, D * H_out]` with batch_first,
+  /// `[seq, D * H_out]` unbatched; padded for packed sequences), holding the multipliers (PyTorch's
+  /// dropout multiplies by 0 or 1 / (1 - p)). A run can so replay PyTorch's own masks and be compared
+  /// with it (tools/gen_golden_grad.py recovers them). `backward` applies them as it applies drawn ones.
+  /// The next recording on this tape uses them up; the one after draws again. That call throws
+  /// `value_error` if it applies no dropout (eval mode, dropout 0, one layer, a cell) or the count is
+  /// wrong, `shape_error` if a mask's shape is.
+  template <int R>
+  void replay_dropout_masks(const std::vector<Tensor<T, R>>& masks) {
+    replay_values_.clear();
+    replay_shapes_.clear();
+    for (const Tensor<T, R>& mask : masks) {
+      replay_shapes_.push_back(shape(mask));
+      replay_values_.insert(replay_values_.end(), mask.data(), mask.data() + mask.size());
+    }
+    replay_pending_ = true;
+  }
+  /// Whether masks given to `replay_dropout_masks` wait for the next recording.
+  bool has_dropout_masks() const noexcept { return replay_pending_; }
+
  private:
   friend class detail::RecurrentModule<T>;
 
@@ -47,6 +70,9 @@ class RecurrentTape {
   detail::TapeLayout layout_;
   detail::AlignedVector<T> data_;
   detail::AlignedVector<T> scratch_;
+  std::vector<T> replay_values_;
+  std::vector<Shape> replay_shapes_;
+  bool replay_pending_ = false;
 };
 
 /// Gradients a recurrent module's `backward` returns (or `backward_into` writes, resizing each only if

@@ -62,6 +62,9 @@ struct HostBackend {
     for (Index i = 0; i < count; ++i) dst[i] = src[i] * mask[static_cast<std::size_t>(i)];
     if (record != nullptr) std::copy(mask.begin(), mask.end(), record);
   }
+  void apply_mask(const T* src, T* dst, const T* mask, Index count) {
+    for (Index i = 0; i < count; ++i) dst[i] = src[i] * mask[i];
+  }
   void project_input(const detail::ProjectArgs<T>& a) {
     gemm(a.rows, a.out_width, a.in_width, a.input, a.in_width, a.weight_ih, a.out, a.out_width);
   }

@@ -119,6 +119,13 @@ class DeviceBackend {
     check_launch("seqnet multiply_kernel");
     mask_used_ += count;
   }
+  /// dst = src * mask, `mask` in device memory (masks a caller gave, replayed).
+  void apply_mask(const T* src, T* dst, const T* mask, Index count) {
+    if (count == 0) return;
+    if (src != dst) copy_rows(src, count, dst, count, 1, count);
+    multiply_kernel<T><<<grid_for(count), block_threads, 0, stream()>>>(dst, mask, count);
+    check_launch("seqnet multiply_kernel");
+  }
   void fork() {
     StreamLane& lane = context_.lane();
     check_cuda(cudaEventRecord(lane.fork_event(), context_.issue_stream()), "cudaEventRecord");

@@ -327,6 +327,9 @@ class CpuBackend {
   void dropout(const T* src, T* dst, Index count, double p, Generator& generator, T* mask) {
     dropout_into(src, dst, count, p, generator, mask);
   }
+  void apply_mask(const T* src, T* dst, const T* mask, Index count) {
+    for (Index i = 0; i < count; ++i) dst[i] = src[i] * mask[i];
+  }
 
   void gemm_nn(Index m, Index n, Index k, const T* a, Index lda, const T* b, Index ldb, T* c, Index ldc,
                bool accumulate) {

@@ -14,6 +14,7 @@
 ///   dropout(src, dst, count, p, generator, mask)   dst = src * m with m drawn as the CPU's
 ///                                          `dropout_in_place` draws it; m is also written to `mask`
 ///                                          unless null
+///   apply_mask(src, dst, mask, count)      dst = src * mask (dropout masks the caller gave, replayed)
 ///   for_each_direction(spec, dims, layer, body)   calls `body(dir, team)` for every direction of a
 ///                                          layer, possibly concurrently; `team` runs that direction's
 ///                                          operations (a CPU team calls `body` on each of its threads)
@@ -615,7 +616,11 @@ class StackPlan {
       if (layer < L - 1 && layer < dropout_layers(training)) {
         T* next = record != nullptr ? tape.at(record->input[static_cast<std::size_t>(layer + 1)]) : out_data;
         T* mask = record != nullptr ? tape.at(record->mask[static_cast<std::size_t>(layer)]) : nullptr;
-        backend.dropout(out_data, next, dropout_size(), spec.dropout, generator, mask);
+        if (tape.replay_masks) {
+          backend.apply_mask(out_data, next, mask, dropout_size());  // the caller's masks, already in the tape
+        } else {
+          backend.dropout(out_data, next, dropout_size(), spec.dropout, generator, mask);
+        }
       }
     }
     if (record != nullptr)

@@ -123,7 +123,9 @@ class RecurrentModule : public Module<T> {
     const StackPlan<T> plan(spec_, layout_, tape.call_.dims, packed);
     plan.tape_layout_into(tape.layout_, this->training_);
     ensure_size(tape.data_, tape.layout_.total);
-    const TapeView<T> view{&tape.layout_, tape.data_.data()};
+    const bool replay = tape.replay_pending_;
+    if (replay) place_replayed_masks(tape, input_shape);
+    const TapeView<T> view{&tape.layout_, tape.data_.data(), replay};
     const WeightUse use = weight_use();  // a recording call never takes TinyStep (CpuWorkspace::prepare)
     workspace_.with([&](CpuWorkspace<T>& workspace) {
       run_on_cpu(plan, spec_, layout_, this->params_.data(), packed, io, this->training_, generator(), workspace, use,
@@ -131,6 +133,31 @@ class RecurrentModule : public Module<T> {
     });
     tape.owner_ = this;
     tape.version_ = this->params_.version();
+    tape.replay_pending_ = false;
+  }
+
+  /// Checks the masks given to `RecurrentTape::replay_dropout_masks` against this call and copies them
+  /// into the tape's mask slots, where the plan applies them and backward finds them.
+  void place_replayed_masks(RecurrentTape<T>& tape, const Shape& input_shape) const {
+    const Index masks = spec_.num_layers - 1;
+    SEQNET_CHECK(value_error, this->training_ && spec_.dropout > 0 && masks > 0, spec_.name(),
+                 ".forward_train: dropout masks were given, but this call applies no dropout (that needs "
+                 "training mode, dropout > 0 and more than one layer)");
+    SEQNET_CHECK(value_error, static_cast<Index>(tape.replay_shapes_.size()) == masks, spec_.name(),
+                 ".forward_train: expected ", masks, " dropout masks (one per layer but the last), got ",
+                 tape.replay_shapes_.size());
+    std::vector<Index> dims(input_shape.begin(), input_shape.end());
+    dims.back() = spec_.directions() * spec_.output_size();
+    const Shape expected(dims);
+    const T* values = tape.replay_values_.data();
+    for (Index layer = 0; layer < masks; ++layer) {
+      const Shape& given = tape.replay_shapes_[static_cast<std::size_t>(layer)];
+      SEQNET_CHECK(shape_error, given == expected, spec_.name(), ".forward_train: dropout mask ", layer, " has shape ",
+                   given.str(), ", expected ", expected.str(), " (the shape of layer ", layer, "'s output)");
+      const Index count = expected.numel();
+      std::copy(values, values + count, tape.data_.data() + tape.layout_.mask[static_cast<std::size_t>(layer)]);
+      values += count;
+    }
   }
 
   /// The backward pass of the call recorded in `tape`, which the caller has checked with

@@ -86,6 +86,8 @@ template <typename T>
 struct TapeView {
   const TapeLayout* layout = nullptr;
   T* data = nullptr;
+  /// The tape's mask slots hold masks the caller gave: apply them instead of drawing new ones.
+  bool replay_masks = false;
 
   T* at(Index offset) const { return offset < 0 ? nullptr : data + offset; }
 };

@@ -282,8 +282,8 @@ double weighted_sum(const Output& result, const seqnet::Tensor<double, 3>& w_out
 
 }  // namespace
 
-// PyTorch's masks cannot be replayed here, so training-mode dropout is checked against central finite
-// differences of seqnet's own forward with the same masks (the generator restarted before each call).
+// Training-mode dropout with seqnet's own masks, against central finite differences of seqnet's forward
+// with the same masks (the generator restarted before each call); PyTorch's masks are replayed above.
 TEST_CASE("backward: training-mode dropout between layers matches finite differences", "[backward][float64]") {
   seqnet::Generator generator(11);
   seqnet::LSTM<double> lstm(seqnet::LSTMOptions(3, 4).num_layers(3).dropout(0.4).bidirectional(true), generator);

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "model_printout.hpp"
 #include <seqnet/activation.hpp>
 #include <seqnet/cell.hpp>
 #include <seqnet/dropout.hpp>
@@ -144,24 +145,13 @@ double worst_against_torch(const Outputs& out, const Safetensors& io) {
                              worst_ratio(out.c, read_tensor<double, 2>(io, "c" + suffix), rtol, atol)));
 }
 
-std::string file_text(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 }  // namespace
 
 TEST_CASE("a composite model prints PyTorch's repr and has its state_dict keys and shapes", "[compose][golden]") {
   StreamingModel<float> model;
   model.eval();
-  std::string printed = model.repr() + "\n";
-  for (const auto& [name, tensor] : std::as_const(model).named_state()) {
-    printed += name + " [";
-    for (Index i = 0; i < tensor.rank(); ++i) printed += (i ? ", " : "") + std::to_string(tensor.dimensions()[i]);
-    printed += "]\n";
-  }
-  CHECK(printed == file_text(data_dir + "streaming_model.txt"));
+  CHECK(seqnet_test::model_printout(std::as_const(model)) == seqnet_test::file_text(data_dir + "streaming_model.txt"));
 }
 
 TEMPLATE_TEST_CASE("a composite model loads PyTorch's state_dict in one strict call and gives its outputs",
@@ -223,7 +213,7 @@ TEST_CASE("a renamed key fails the strict load with PyTorch's message, module by
 TEST_CASE("saving the loaded composite reproduces PyTorch's file byte for byte", "[compose][golden]") {
   StreamingModel<float> model;
   seqnet::load_safetensors(data_dir + "streaming_model.safetensors", model);
-  const std::string saved = file_text(data_dir + "streaming_model.safetensors");
+  const std::string saved = seqnet_test::file_text(data_dir + "streaming_model.safetensors");
   const auto bytes = seqnet::serialize_safetensors(model);
   CHECK(std::string(bytes.begin(), bytes.end()) == saved);
 }

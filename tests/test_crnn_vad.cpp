@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "model_printout.hpp"
 #include <seqnet/seqnet.hpp>
 
 #include "crnn_vad_model.hpp"
@@ -92,23 +93,12 @@ double whole_clip_difference(const CRNNVad<T>& model) {
   return worst_difference(per_chunk, h, golden<T>());
 }
 
-std::string file_text(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 }  // namespace
 
 TEST_CASE("the CRNN VAD prints PyTorch's repr and has its state_dict keys and shapes", "[crnn_vad][golden]") {
   CRNNVad<float> model;
-  std::string printed = model.repr() + "\n";
-  for (const auto& [name, tensor] : std::as_const(model).named_state()) {
-    printed += name + " [";
-    for (Index i = 0; i < tensor.rank(); ++i) printed += (i ? ", " : "") + std::to_string(tensor.dimensions()[i]);
-    printed += "]\n";
-  }
-  CHECK(printed == file_text(data_dir + "crnn_vad.txt"));
+  CHECK(seqnet_test::model_printout(std::as_const(model)) == seqnet_test::file_text(data_dir + "crnn_vad.txt"));
 }
 
 TEMPLATE_TEST_CASE("the CRNN VAD loads PyTorch's state dict in one strict call and gives its per-chunk probabilities",

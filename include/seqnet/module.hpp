@@ -123,6 +123,17 @@ class Module {
   T* flat_gradients() { return params_.gradients(); }
   const T* flat_gradients() const { return params_.gradients(); }
   bool has_gradients() const noexcept { return params_.has_gradients(); }
+  /// Calls `f(T* gradient, Index size)` for every parameter's gradient, this module's and then its
+  /// children's (depth first, `named_gradients()` order), skipping modules whose gradients were never
+  /// allocated (PyTorch's `p.grad is None`). Unlike `named_gradients()`, it allocates nothing.
+  template <typename F>
+  void for_each_gradient(F&& f) {
+    if (params_.has_gradients()) {
+      T* gradients = params_.gradients();
+      for (const auto& entry : params_.table().entries) f(gradients + entry.offset, entry.shape.numel());
+    }
+    for (const auto& child : children_) child.get(*this).for_each_gradient(f);
+  }
   /// Sets every gradient to zero, children's included (PyTorch's `zero_grad()`, whose default
   /// `set_to_none=True` frees them instead; the results of later backward passes are the same, and
   /// keeping the buffer keeps training steps allocation-free).

@@ -575,6 +575,8 @@ TEST_CASE("truncated BPTT and online steps allocate nothing in steady state", "[
             total += mse.forward(prediction, target, grad_prediction);
             head.backward(head_tape, grad_prediction, grad_out);
             lstm.backward_into(tape, grad_out, grads);
+            total += optim::clip_grad_norm_({&lstm, &head}, 1.0);
+            optim::clip_grad_value_({&lstm, &head}, 0.5);
             adam.step();
           }) == 0);
   }

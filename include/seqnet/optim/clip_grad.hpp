@@ -16,22 +16,30 @@ namespace seqnet::optim {
 
 namespace detail {
 
-/// The gradient of every referenced parameter that has one (a module that never had a gradient buffer
-/// has PyTorch's `p.grad is None`), as (pointer, size) pairs.
-template <typename T>
-std::vector<std::pair<T*, Index>> gradients_of(const std::vector<ParameterRef<T>>& params) {
-  std::vector<std::pair<T*, Index>> out;
-  for (const auto& ref : params) {
-    SEQNET_CHECK(value_error, ref.module != nullptr, "clip_grad: null module");
-    if (!std::as_const(*ref.module).has_gradients()) continue;
-    if (ref.name.empty()) {
-      for (auto& [name, gradient] : ref.module->named_gradients()) out.emplace_back(gradient.data(), gradient.size());
+/// Calls `f(gradient, size)` for each parameter `ref` names that has a gradient (a module that never had a
+/// gradient buffer has PyTorch's `p.grad is None`). A whole module's parameters are visited without
+/// allocating, so a training step that clips allocates nothing.
+template <typename T, typename F>
+void for_each_gradient(const ParameterRef<T>& ref, F&& f) {
+  SEQNET_CHECK(value_error, ref.module != nullptr, "clip_grad: null module");
+  if (ref.name.empty()) {
+    ref.module->for_each_gradient(f);
+  } else if (std::as_const(*ref.module).has_gradients()) {
+    Parameter<T> gradient = ref.module->gradient(ref.name);
+    f(gradient.data(), gradient.size());
+  }
+}
+
+/// `for_each_gradient` over every reference of `refs` (ParameterRefs, or module pointers).
+template <typename T, typename Refs, typename F>
+void for_each_gradient_of(const Refs& refs, F&& f) {
+  for (const auto& ref : refs) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(ref)>, ParameterRef<T>>) {
+      for_each_gradient(ref, f);
     } else {
-      Parameter<T> gradient = ref.module->gradient(ref.name);
-      out.emplace_back(gradient.data(), gradient.size());
+      for_each_gradient(ParameterRef<T>(ref), f);  // a module pointer: no name to copy
     }
   }
-  return out;
 }
 
 /// torch.linalg.vector_norm of one tensor, accumulated as ATen's CPU norm does (in double for float).
@@ -52,6 +60,65 @@ T vector_norm(const T* values, Index size, bool infinity) {
   return static_cast<T>(std::sqrt(sum));
 }
 
+
+/// Scales the gradients so that their total norm is at most `max_norm`, as
+/// `torch.nn.utils.clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite)`, and returns the
+/// total norm before clipping. The total is the norm of the per-parameter norms; the gradients are
+/// multiplied by `min(1, max_norm / (total + 1e-6))` (PyTorch computes it as `reciprocal(total + 1e-6) *
+/// max_norm` and multiplies even when it is 1). `norm_type` is 2 or infinity
+/// (`std::numeric_limits<double>::infinity()`); other values throw `value_error`. With error_if_nonfinite,
+/// a NaN or infinite total throws `value_error` with PyTorch's message and leaves the gradients alone.
+template <typename T, typename Refs>
+void clip_grad_value_of(const Refs& refs, double clip_value) {
+  const T high = static_cast<T>(clip_value), low = static_cast<T>(-clip_value);
+  for_each_gradient_of<T>(refs, [high, low](T* values, Index size) {
+    for (Index j = 0; j < size; ++j) {
+      T v = values[j];
+      if (v < low) v = low;
+      if (v > high) v = high;
+      values[j] = v;
+    }
+  });
+}
+
+template <typename T, typename Refs>
+T clip_grad_norm_of(const Refs& refs, double max_norm, double norm_type, bool error_if_nonfinite) {
+  const bool infinity = std::isinf(norm_type) && norm_type > 0;
+  SEQNET_CHECK(value_error, infinity || norm_type == 2.0, "clip_grad_norm_: seqnet supports norm_type 2.0 and inf, not ",
+               seqnet::detail::python_float_repr(norm_type));
+  // The norm of the per-parameter norms, as PyTorch stacks them (each rounded to T, then accumulated as
+  // vector_norm accumulates), folded in as they come instead of stacked.
+  using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
+  Acc sum_of_squares = 0;
+  T largest = T(0);
+  bool any = false;
+  detail::for_each_gradient_of<T>(refs, [&](const T* values, Index size) {
+    const T norm = detail::vector_norm(values, size, infinity);
+    any = true;
+    if (infinity) {
+      if (std::isnan(norm) || std::isnan(largest)) {
+        largest = std::numeric_limits<T>::quiet_NaN();
+      } else if (norm > largest) {
+        largest = norm;
+      }
+    } else {
+      sum_of_squares += static_cast<Acc>(norm) * static_cast<Acc>(norm);
+    }
+  });
+  if (!any) return T(0);
+  const T total = infinity ? largest : static_cast<T>(std::sqrt(sum_of_squares));
+  SEQNET_CHECK(value_error, !(error_if_nonfinite && !std::isfinite(total)), "The total norm of order ",
+               seqnet::detail::python_float_repr(norm_type),
+               " for gradients from `parameters` is non-finite, so it cannot be clipped. To disable this error and "
+               "scale the gradients by the non-finite norm anyway, set `error_if_nonfinite=False`");
+  const T coefficient = T(1) / (total + static_cast<T>(1e-6)) * static_cast<T>(max_norm);
+  const T clamped = std::isnan(coefficient) ? coefficient : (coefficient < T(1) ? coefficient : T(1));
+  detail::for_each_gradient_of<T>(refs, [clamped](T* values, Index size) {
+    for (Index j = 0; j < size; ++j) values[j] = values[j] * clamped;
+  });
+  return total;
+}
+
 }  // namespace detail
 
 /// Scales the gradients so that their total norm is at most `max_norm`, as
@@ -61,55 +128,31 @@ T vector_norm(const T* values, Index size, bool infinity) {
 /// max_norm` and multiplies even when it is 1). `norm_type` is 2 or infinity
 /// (`std::numeric_limits<double>::infinity()`); other values throw `value_error`. With error_if_nonfinite,
 /// a NaN or infinite total throws `value_error` with PyTorch's message and leaves the gradients alone.
+/// Over whole modules (`{&lstm, &head}`) it allocates nothing.
 template <typename T>
 T clip_grad_norm_(const std::vector<ParameterRef<T>>& params, double max_norm, double norm_type = 2.0,
                   bool error_if_nonfinite = false) {
-  const bool infinity = std::isinf(norm_type) && norm_type > 0;
-  SEQNET_CHECK(value_error, infinity || norm_type == 2.0, "clip_grad_norm_: seqnet supports norm_type 2.0 and inf, not ",
-               seqnet::detail::python_float_repr(norm_type));
-  const auto gradients = detail::gradients_of(params);
-  if (gradients.empty()) return T(0);
-  std::vector<T> norms;
-  norms.reserve(gradients.size());
-  for (const auto& [values, size] : gradients) norms.push_back(detail::vector_norm(values, size, infinity));
-  const T total = detail::vector_norm(norms.data(), static_cast<Index>(norms.size()), infinity);
-  SEQNET_CHECK(value_error, !(error_if_nonfinite && !std::isfinite(total)), "The total norm of order ",
-               seqnet::detail::python_float_repr(norm_type),
-               " for gradients from `parameters` is non-finite, so it cannot be clipped. To disable this error and "
-               "scale the gradients by the non-finite norm anyway, set `error_if_nonfinite=False`");
-  const T coefficient = T(1) / (total + static_cast<T>(1e-6)) * static_cast<T>(max_norm);
-  const T clamped = std::isnan(coefficient) ? coefficient : (coefficient < T(1) ? coefficient : T(1));
-  for (const auto& [values, size] : gradients)
-    for (Index j = 0; j < size; ++j) values[j] = values[j] * clamped;
-  return total;
+  return detail::clip_grad_norm_of<T>(params, max_norm, norm_type, error_if_nonfinite);
 }
 
 /// `clip_grad_norm_` over all parameters of the given modules: `clip_grad_norm_({&lstm, &head}, 1.0)`.
 template <typename T>
 T clip_grad_norm_(std::initializer_list<Module<T>*> modules, double max_norm, double norm_type = 2.0,
                   bool error_if_nonfinite = false) {
-  return clip_grad_norm_(std::vector<ParameterRef<T>>(modules.begin(), modules.end()), max_norm, norm_type,
-                         error_if_nonfinite);
+  return detail::clip_grad_norm_of<T>(modules, max_norm, norm_type, error_if_nonfinite);
 }
 
 /// Clamps every gradient to `[-clip_value, clip_value]` (NaN stays NaN), as
 /// `torch.nn.utils.clip_grad_value_`.
 template <typename T>
 void clip_grad_value_(const std::vector<ParameterRef<T>>& params, double clip_value) {
-  const T high = static_cast<T>(clip_value), low = static_cast<T>(-clip_value);
-  for (const auto& [values, size] : detail::gradients_of(params))
-    for (Index j = 0; j < size; ++j) {
-      T v = values[j];
-      if (v < low) v = low;
-      if (v > high) v = high;
-      values[j] = v;
-    }
+  detail::clip_grad_value_of<T>(params, clip_value);
 }
 
 /// `clip_grad_value_` over all parameters of the given modules.
 template <typename T>
 void clip_grad_value_(std::initializer_list<Module<T>*> modules, double clip_value) {
-  clip_grad_value_(std::vector<ParameterRef<T>>(modules.begin(), modules.end()), clip_value);
+  detail::clip_grad_value_of<T>(modules, clip_value);
 }
 
 }  // namespace seqnet::optim

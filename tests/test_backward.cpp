@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <iostream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -28,6 +29,17 @@ using namespace golden_modules;
 
 /// Cases tools/gen_golden_grad.py writes per dtype; fewer fail the test, so missing data cannot pass.
 constexpr std::size_t GRAD_MIN_CASES = 124;
+/// Cases tools/gen_golden_zero_size.py writes per dtype (cells with input_size or hidden_size 0).
+constexpr std::size_t ZERO_SIZE_MIN_CASES = 19;
+
+/// A golden file of gradients: tests/golden/<prefix>_<dtype>.txt, written by `script`.
+struct GradFile {
+  const char* prefix;
+  const char* script;
+  std::size_t min_cases;
+};
+constexpr GradFile grad_golden{"grad", "tools/gen_golden_grad.py", GRAD_MIN_CASES};
+constexpr GradFile zero_size_golden{"zero_size", "tools/gen_golden_zero_size.py", ZERO_SIZE_MIN_CASES};
 
 /// Gradients sum more terms than forward results: fp64 within 1e-9 relative, fp32 within 1e-4.
 template <typename T>
@@ -42,10 +54,18 @@ struct GradTolerance<float> {
 };
 
 template <typename T>
-const golden::File& grad_file() {
-  static const golden::File file =
-      golden::load(std::string(SEQNET_GOLDEN_DIR) + "/grad_" + golden::Precision<T>::name + ".txt");
-  return file;
+std::string path_of(const GradFile& source) {
+  return std::string(SEQNET_GOLDEN_DIR) + "/" + source.prefix + "_" + golden::Precision<T>::name + ".txt";
+}
+
+/// Loaded once: Catch runs a test case again for each of its sections.
+template <typename T>
+const golden::File& grad_file(const GradFile& source) {
+  static std::map<std::string, golden::File> files;
+  const std::string path = path_of<T>(source);
+  auto found = files.find(path);
+  if (found == files.end()) found = files.emplace(path, golden::load(path)).first;
+  return found->second;
 }
 
 template <typename T, int R>
@@ -192,19 +212,19 @@ void run_case_of_rank(const golden::Case& c, ErrorStats& s) {
 }
 
 template <typename T>
-void run_grad_file() {
+void run_grad_file(const GradFile& source = grad_golden) {
   const char* dtype = golden::Precision<T>::name;
-  INFO("golden file " << SEQNET_GOLDEN_DIR << "/grad_" << dtype << ".txt (regenerate: tools/gen_golden_grad.py)");
+  INFO("golden file " << path_of<T>(source) << " (regenerate: " << source.script << ")");
   const golden::File* loaded = nullptr;
   try {
-    loaded = &grad_file<T>();
+    loaded = &grad_file<T>(source);
   } catch (const std::exception& e) {
     FAIL("cannot load the golden gradients: " << e.what());
   }
   const golden::File& file = *loaded;
   REQUIRE(file.dtype == dtype);
-  REQUIRE(file.cases.size() >= GRAD_MIN_CASES);
-  ErrorStats& s = stats<T>("grad");
+  REQUIRE(file.cases.size() >= source.min_cases);
+  ErrorStats& s = stats<T>(source.prefix);
   for (const auto& c : file.cases) {
     DYNAMIC_SECTION(dtype << " " << c.name) {
       INFO("case " << c.name << ": " << c.module << " " << c.repr << ", mode " << c.mode);
@@ -219,9 +239,9 @@ void run_grad_file() {
       ++s.cases_compared;
     }
   }
-  SECTION(std::string("grad ") + dtype + " summary") {
+  SECTION(std::string(source.prefix) + " " + dtype + " summary") {
     std::ostringstream line;
-    line << "grad " << dtype << ": " << s.cases_compared << "/" << file.cases.size() << " cases (torch "
+    line << source.prefix << " " << dtype << ": " << s.cases_compared << "/" << file.cases.size() << " cases (torch "
          << file.torch_version << "), " << s.elements << " elements; max abs err " << s.max_abs << ", max rel err "
          << s.max_rel << " at " << s.max_rel_where << "; max err/tolerance " << s.max_ratio << " at "
          << s.max_ratio_where;
@@ -238,6 +258,18 @@ TEST_CASE("backward: float64 gradients of RNN/LSTM/GRU and their cells match tor
 
 TEST_CASE("backward: float32 gradients of RNN/LSTM/GRU and their cells match torch.autograd", "[backward][float32]") {
   run_grad_file<float>();
+}
+
+// PyTorch's cells accept input_size 0 (the step runs on the biases and h) and hidden_size 0 (empty results,
+// zero input gradients): the training forward and backward against torch.autograd on such cells.
+TEST_CASE("backward: float64 cells with input_size or hidden_size 0 match torch.autograd",
+          "[backward][zero_size][float64]") {
+  run_grad_file<double>(zero_size_golden);
+}
+
+TEST_CASE("backward: float32 cells with input_size or hidden_size 0 match torch.autograd",
+          "[backward][zero_size][float32]") {
+  run_grad_file<float>(zero_size_golden);
 }
 
 namespace {

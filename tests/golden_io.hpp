@@ -167,7 +167,8 @@ class Reader {
     return static_cast<std::size_t>(value);
   }
 
-  /// `kind name rank dims...` followed by a line of exactly prod(dims) hex floats.
+  /// `kind name rank dims...` followed by a line of exactly prod(dims) hex floats (an empty tensor's line is
+  /// empty, and skipped like every blank line).
   Tensor tensor(const std::string& head_line, const std::string& kind) {
     const std::vector<std::string> head = split(head_line);
     if (head.size() < 3 || head[0] != kind) throw format_error(where() + ": expected '" + kind + " NAME RANK DIMS...'");
@@ -183,6 +184,7 @@ class Reader {
       t.shape.push_back(static_cast<std::int64_t>(d));
       count *= static_cast<std::size_t>(d);
     }
+    if (count == 0) return t;
     const std::string values_line = next();
     const std::vector<std::string> words = split(values_line);
     if (words.size() != count)

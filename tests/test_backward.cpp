@@ -29,6 +29,19 @@ using namespace golden_modules;
 
 /// Cases tools/gen_golden_grad.py writes per dtype; fewer fail the test, so missing data cannot pass.
 constexpr std::size_t GRAD_MIN_CASES = 124;
+/// Cases tools/gen_golden_zero_size.py writes per dtype (cells with input_size or hidden_size 0).
+constexpr std::size_t ZERO_SIZE_MIN_CASES = 19;
+
+/// A golden file of gradients: tests/golden/<prefix>_<dtype>.txt, written by `script`.
+struct GradFile {
+  const char* prefix;
+  const char* script;
+  std::size_t min_cases;
+};
+constexpr GradFile grad_golden{"grad", "tools/gen_golden_grad.py", GRAD_MIN_CASES};
+constexpr GradFile zero_size_golden{"zero_size", "tools/gen_golden_zero_size.py", ZERO_SIZE_MIN_CASES};
+/// Training-mode dropout with PyTorch's masks (DROPOUT_CASES of tools/gen_golden_grad.py).
+constexpr GradFile dropout_golden{"grad_dropout", "tools/gen_golden_grad.py", 6};
 
 /// Gradients sum more terms than forward results: fp64 within 1e-9 relative, fp32 within 1e-4.
 template <typename T>
@@ -42,15 +55,18 @@ struct GradTolerance<float> {
   static constexpr double rtol = 1e-4, atol = 1e-5;
 };
 
-/// Training-mode dropout cases with PyTorch's masks (tools/gen_golden_grad.py, DROPOUT_CASES).
-constexpr std::size_t DROPOUT_MIN_CASES = 6;
-
 template <typename T>
-const golden::File& grad_file(const std::string& prefix = "grad_") {
+std::string path_of(const GradFile& source) {
+  return std::string(SEQNET_GOLDEN_DIR) + "/" + source.prefix + "_" + golden::Precision<T>::name + ".txt";
+}
+
+/// Loaded once: Catch runs a test case again for each of its sections.
+template <typename T>
+const golden::File& grad_file(const GradFile& source) {
   static std::map<std::string, golden::File> files;
-  auto found = files.find(prefix);
-  if (found == files.end())
-    found = files.emplace(prefix, golden::load(std::string(SEQNET_GOLDEN_DIR) + "/" + prefix + golden::Precision<T>::name + ".txt")).first;
+  const std::string path = path_of<T>(source);
+  auto found = files.find(path);
+  if (found == files.end()) found = files.emplace(path, golden::load(path)).first;
   return found->second;
 }
 
@@ -209,19 +225,19 @@ void run_case_of_rank(const golden::Case& c, ErrorStats& s) {
 }
 
 template <typename T>
-void run_grad_file(const std::string& prefix = "grad_", std::size_t min_cases = GRAD_MIN_CASES) {
+void run_grad_file(const GradFile& source = grad_golden) {
   const char* dtype = golden::Precision<T>::name;
-  INFO("golden file " << SEQNET_GOLDEN_DIR << "/" << prefix << dtype << ".txt (regenerate: tools/gen_golden_grad.py)");
+  INFO("golden file " << path_of<T>(source) << " (regenerate: " << source.script << ")");
   const golden::File* loaded = nullptr;
   try {
-    loaded = &grad_file<T>(prefix);
+    loaded = &grad_file<T>(source);
   } catch (const std::exception& e) {
     FAIL("cannot load the golden gradients: " << e.what());
   }
   const golden::File& file = *loaded;
   REQUIRE(file.dtype == dtype);
-  REQUIRE(file.cases.size() >= min_cases);
-  ErrorStats& s = stats<T>(prefix + dtype);
+  REQUIRE(file.cases.size() >= source.min_cases);
+  ErrorStats& s = stats<T>(source.prefix);
   for (const auto& c : file.cases) {
     DYNAMIC_SECTION(dtype << " " << c.name) {
       INFO("case " << c.name << ": " << c.module << " " << c.repr << ", mode " << c.mode);
@@ -236,9 +252,9 @@ void run_grad_file(const std::string& prefix = "grad_", std::size_t min_cases = 
       ++s.cases_compared;
     }
   }
-  SECTION(std::string("grad ") + dtype + " summary") {
+  SECTION(std::string(source.prefix) + " " + dtype + " summary") {
     std::ostringstream line;
-    line << prefix << dtype << ": " << s.cases_compared << "/" << file.cases.size() << " cases (torch "
+    line << source.prefix << " " << dtype << ": " << s.cases_compared << "/" << file.cases.size() << " cases (torch "
          << file.torch_version << "), " << s.elements << " elements; max abs err " << s.max_abs << ", max rel err "
          << s.max_rel << " at " << s.max_rel_where << "; max err/tolerance " << s.max_ratio << " at "
          << s.max_ratio_where;
@@ -261,11 +277,23 @@ TEST_CASE("backward: float32 gradients of RNN/LSTM/GRU and their cells match tor
 // outputs and gradients equal PyTorch's, so the masks are applied where PyTorch applies them, forward and back.
 TEST_CASE("backward: training-mode dropout with PyTorch's masks replayed matches torch.autograd (float64)",
           "[backward][dropout][float64]") {
-  run_grad_file<double>("grad_dropout_", DROPOUT_MIN_CASES);
+  run_grad_file<double>(dropout_golden);
 }
 TEST_CASE("backward: training-mode dropout with PyTorch's masks replayed matches torch.autograd (float32)",
           "[backward][dropout][float32]") {
-  run_grad_file<float>("grad_dropout_", DROPOUT_MIN_CASES);
+  run_grad_file<float>(dropout_golden);
+}
+
+// PyTorch's cells accept input_size 0 (the step runs on the biases and h) and hidden_size 0 (empty results,
+// zero input gradients): the training forward and backward against torch.autograd on such cells.
+TEST_CASE("backward: float64 cells with input_size or hidden_size 0 match torch.autograd",
+          "[backward][zero_size][float64]") {
+  run_grad_file<double>(zero_size_golden);
+}
+
+TEST_CASE("backward: float32 cells with input_size or hidden_size 0 match torch.autograd",
+          "[backward][zero_size][float32]") {
+  run_grad_file<float>(zero_size_golden);
 }
 
 namespace {

@@ -210,6 +210,24 @@ TEMPLATE_TEST_CASE("CUDA plan on the host: unbatched input, cells, dropout", "[c
     check_close(lstm_got.c, c1);
     check_close(run_plan<T, 2>(gru, true, x, &h, nullptr, nullptr, unused, nullptr, true).h, gru(x, h));
   }
+  SECTION("cells of size 0: input_size 0 steps on the biases and h, hidden_size 0 issues nothing") {
+    seqnet::Generator init(8);
+    seqnet::LSTMCell<T> lstm(seqnet::LSTMCellOptions(0, 5), init);
+    seqnet::GRUCell<T> gru(seqnet::GRUCellOptions(0, 5), init);
+    const Tensor<T, 2> x(3, 0), h = seqnet::randn<T>(3, 5), c = seqnet::randn<T>(3, 5);
+    seqnet::Generator unused;
+    auto lstm_got = run_plan<T, 2>(lstm, true, x, &h, &c, nullptr, unused);
+    auto [h1, c1] = lstm(x, {h, c});
+    check_close(lstm_got.h, h1);
+    check_close(lstm_got.c, c1);
+    check_close(run_plan<T, 2>(gru, true, x, &h, nullptr, nullptr, unused).h, gru(x, h));
+    seqnet::RNNCell<T> empty(seqnet::RNNCellOptions(4, 0), init);
+    seqnet::test::HostBackend<T> backend;
+    const auto got = run_plan<T, 2>(empty, true, seqnet::randn<T>(3, 4), nullptr, nullptr, nullptr, unused, &backend);
+    CHECK(seqnet::shape(got.h) == seqnet::Shape{3, 0});
+    CHECK(backend.products == 0);
+    CHECK(backend.steps == 0);
+  }
   SECTION("training-mode dropout draws the CPU's mask") {
     seqnet::Generator init(4);
     seqnet::GRU<T> gru(seqnet::GRUOptions(4, 6).num_layers(3).dropout(0.4), init);

@@ -153,6 +153,34 @@ TEMPLATE_TEST_CASE("GPU cells equal the CPU cells", "[cuda]", float, double) {
   check_close(gru_d(cuda::to_device(x1)).to_host(), gru(x1));
 }
 
+// PyTorch's cells accept sizes of 0: input_size 0 steps on the biases and h alone (the input product is an
+// empty sum, which cuBLAS would refuse), hidden_size 0 gives empty results and launches nothing.
+TEMPLATE_TEST_CASE("GPU cells of size 0 equal the CPU cells", "[cuda][zero_size]", float, double) {
+  using T = TestType;
+  seqnet::Generator init(9);
+  seqnet::LSTMCell<T> lstm(seqnet::LSTMCellOptions(0, 33), init);
+  seqnet::GRUCell<T> gru(seqnet::GRUCellOptions(0, 5), init);
+  seqnet::RNNCell<T> empty(seqnet::RNNCellOptions(4, 0), init);
+  cuda::LSTMCell<T> lstm_d(lstm);
+  cuda::GRUCell<T> gru_d(gru);
+  cuda::RNNCell<T> empty_d(empty);
+  lstm_d.poison_results(true);
+  gru_d.poison_results(true);
+  for (const Index batch : {1, 12}) {
+    seqnet::manual_seed(static_cast<std::uint64_t>(batch));
+    const Tensor<T, 2> x(batch, 0), h = seqnet::randn<T>(batch, 33), c = seqnet::randn<T>(batch, 33);
+    const Tensor<T, 2> h5 = seqnet::randn<T>(batch, 5);
+    const auto x_d = cuda::to_device(x), h_d = cuda::to_device(h), c_d = cuda::to_device(c);
+    auto [h1, c1] = lstm(x, {h, c});
+    auto [h1_d, c1_d] = lstm_d(x_d, {h_d, c_d});
+    check_close(h1_d.to_host(), h1);
+    check_close(c1_d.to_host(), c1);
+    check_close(gru_d(x_d, cuda::to_device(h5)).to_host(), gru(x, h5));
+    const Tensor<T, 2> out = empty_d(cuda::to_device(seqnet::randn<T>(batch, 4))).to_host();
+    CHECK(seqnet::shape(out) == seqnet::Shape{batch, 0});
+  }
+}
+
 TEST_CASE("GPU modules: unbatched input, fp16/bf16 input, dropout, to_host, errors", "[cuda]") {
   seqnet::Generator init(3);
   seqnet::LSTM<float> host(seqnet::LSTMOptions(6, 24).num_layers(2).bidirectional(true), init);

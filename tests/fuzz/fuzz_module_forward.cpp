@@ -185,7 +185,8 @@ void call_cell(const Cell& cell, ByteReader& in, Index input_size, Index hidden)
 template <typename Cell, typename Options>
 void fuzz_cell(ByteReader& in, Options options, Index gates) {
   const long double bound = recurrent_bound(gates, options.input_size(), options.hidden_size(), 1, false, 0);
-  const bool sane = sizes_sane({options.input_size(), options.hidden_size()});
+  // PyTorch's cells accept sizes of 0 (the stacked modules refuse them); only negative ones are refused.
+  const bool sane = options.input_size() >= 0 && options.hidden_size() >= 0;
   if (sane && bound > library_cap) {
     bool refused = false;
     try {

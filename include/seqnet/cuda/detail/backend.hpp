@@ -38,6 +38,11 @@ class DeviceBackend {
   /// `c = a w^T`, all row-major: in cuBLAS's column-major terms `c^T = w a^T`, i.e. op(W^T) = T, op(A^T) = N.
   void gemm(Index m, Index n, Index k, const T* a, Index lda, const T* w, T* c, Index ldc) {
     if (m == 0 || n == 0) return;
+    if (k == 0) {  // an empty sum (a cell of input_size 0): cuBLAS refuses leading dimensions of 0
+      const std::size_t pitch = static_cast<std::size_t>(ldc) * sizeof(T), width = static_cast<std::size_t>(n) * sizeof(T);
+      check_cuda(cudaMemset2DAsync(c, pitch, 0, width, static_cast<std::size_t>(m), stream()), "cudaMemset2DAsync");
+      return;
+    }
     const T one = 1, zero = 0;
     check_cublas(gemm_call(context_.lane().handle(direction_), CUBLAS_OP_T, CUBLAS_OP_N, narrow(n), narrow(m), narrow(k),
                            &one, w, narrow(k), a, narrow(lda), &zero, c, narrow(ldc)),

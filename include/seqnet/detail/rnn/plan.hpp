@@ -322,7 +322,10 @@ class StackPlan {
   template <typename Backend>
   void run(Backend& backend, const T* params, const StackIO<T>& io, T* workspace, const Index* order, bool training,
            Generator& generator, TapeView<T> tape = {}) const {
-    if (dims_.batch == 0) return;
+    // Every result is empty: a batch of 0, or a cell of hidden_size 0, for which no backend is handed a
+    // step of 0 units (its backward, whose input gradient is zero, needs nothing from the tape: every
+    // product there has G = 0 rows or columns).
+    if (dims_.batch == 0 || spec_->hidden_size == 0) return;
     if (!permuted()) {
       run_layers(backend, params, io, workspace, training, generator, tape);
       return;

@@ -22,9 +22,10 @@ namespace seqnet::detail {
 template <typename T>
 class RecurrentModule : public Module<T> {
  public:
-  /// Re-draws every parameter from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch's `reset_parameters`.
+  /// Re-draws every parameter from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch's `reset_parameters`,
+  /// one draw per element (a cell of hidden_size 0 has none; PyTorch's bound is 0 then).
   void reset_parameters(Generator& generator = default_generator()) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(spec_.hidden_size));
+    const double bound = spec_.hidden_size > 0 ? 1.0 / std::sqrt(static_cast<double>(spec_.hidden_size)) : 0.0;
     T* values = this->params_.data();
     for (Index i = 0; i < this->params_.size(); ++i) values[i] = static_cast<T>(generator.uniform(-bound, bound));
   }

@@ -4,6 +4,7 @@
 // What fixes a recurrent module's shapes (`RecurrentSpec`), independent of scalar type and device.
 
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -82,17 +83,21 @@ struct RecurrentSpec {
 
   /// Rejects options PyTorch rejects, with PyTorch's messages (its ValueError becomes `value_error`).
   void validate() const {
-    if (!is_cell) {
+    if (is_cell) {
+      // PyTorch's cells accept sizes of 0 (empty weights; an input_size-0 cell runs on its biases and h
+      // alone) and only torch.empty of weight_ih `[G * hidden_size, input_size]` refuses a negative size.
+      check_cell_sizes();
+    } else {
       SEQNET_CHECK(value_error, dropout >= 0.0 && dropout <= 1.0,
                    "dropout should be a number in range [0, 1] representing the probability of an element being zeroed");
+      SEQNET_CHECK(value_error, input_size > 0, "input_size must be greater than zero");
+      SEQNET_CHECK(value_error, hidden_size > 0, "hidden_size must be greater than zero");
+      SEQNET_CHECK(value_error, num_layers > 0, "num_layers must be greater than zero");
+      SEQNET_CHECK(value_error, proj_size >= 0, "proj_size should be a positive integer or zero to disable projections");
+      SEQNET_CHECK(value_error, proj_size == 0 || kind == CellKind::LSTM,
+                   "proj_size argument is only supported for LSTM, not RNN or GRU");
+      SEQNET_CHECK(value_error, proj_size < hidden_size, "proj_size has to be smaller than hidden_size");
     }
-    SEQNET_CHECK(value_error, input_size > 0, "input_size must be greater than zero");
-    SEQNET_CHECK(value_error, hidden_size > 0, "hidden_size must be greater than zero");
-    SEQNET_CHECK(value_error, num_layers > 0, "num_layers must be greater than zero");
-    SEQNET_CHECK(value_error, proj_size >= 0, "proj_size should be a positive integer or zero to disable projections");
-    SEQNET_CHECK(value_error, proj_size == 0 || kind == CellKind::LSTM,
-                 "proj_size argument is only supported for LSTM, not RNN or GRU");
-    SEQNET_CHECK(value_error, proj_size < hidden_size, "proj_size has to be smaller than hidden_size");
     // An upper bound on the parameter count (layer 0 may be the widest) keeps every size product far
     // inside Index's range
     // (PyTorch would fail to allocate instead).
@@ -130,6 +135,18 @@ struct RecurrentSpec {
   }
 
  private:
+  /// torch.empty's message for weight_ih, the first parameter a cell creates, naming its first negative
+  /// extent. (A hidden_size so negative that `G * hidden_size` overflows has no PyTorch message: its
+  /// size check fails internally.)
+  void check_cell_sizes() const {
+    if (input_size >= 0 && hidden_size >= 0) return;
+    SEQNET_CHECK(value_error, hidden_size >= std::numeric_limits<Index>::min() / gates(),
+                 "Trying to create tensor with negative dimension: hidden_size=", hidden_size);
+    const Index rows = gates() * hidden_size;
+    throw value_error(concat("Trying to create tensor with negative dimension ", rows < 0 ? rows : input_size, ": [",
+                             rows, ", ", input_size, "]"));
+  }
+
   template <typename Options>
   static RecurrentSpec stacked(CellKind kind, const Options& o) {
     RecurrentSpec s;

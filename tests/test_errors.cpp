@@ -444,6 +444,10 @@ TEMPLATE_TEST_CASE("constructors reject non-positive sizes", "[errors][value]", 
   CHECK_NOTHROW(RNNCell<T>(0, 10));
   CHECK_THAT(message_of([] { LSTMCell<T>(10, -1); }), starts("Trying to create tensor with negative dimension -4: [-4, 10]"));
   CHECK_THAT(message_of([] { LSTMCell<T>(-1, 10); }), starts("Trying to create tensor with negative dimension -1: [40, -1]"));
+  // A negative input_size beside a hidden_size whose gate rows overflow (found by fuzz_module_forward,
+  // tests/fuzz/module_forward/cell_negative_input_huge_hidden.bin): value_error, no signed overflow.
+  CHECK_THAT(message_of([] { LSTMCell<T>(-1, Index(7740114806721897829)); }),
+             starts("Trying to create tensor with negative dimension: hidden_size=7740114806721897829, input_size=-1"));
   CHECK_THROWS_AS(RNN<T>(RNNOptions(10, 0)), seqnet::value_error);
   CHECK_THROWS_AS(RNN<T>(RNNOptions(0, 10)), seqnet::value_error);
   CHECK_THROWS_AS(RNN<T>(RNNOptions(10, 10).num_layers(0)), seqnet::value_error);

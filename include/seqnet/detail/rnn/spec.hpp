@@ -136,12 +136,15 @@ struct RecurrentSpec {
 
  private:
   /// torch.empty's message for weight_ih, the first parameter a cell creates, naming its first negative
-  /// extent. (A hidden_size so negative that `G * hidden_size` overflows has no PyTorch message: its
-  /// size check fails internally.)
+  /// extent. (A hidden_size so large in magnitude that `G * hidden_size` overflows has no PyTorch message:
+  /// its size check fails internally.)
   void check_cell_sizes() const {
     if (input_size >= 0 && hidden_size >= 0) return;
-    SEQNET_CHECK(value_error, hidden_size >= std::numeric_limits<Index>::min() / gates(),
-                 "Trying to create tensor with negative dimension: hidden_size=", hidden_size);
+    SEQNET_CHECK(value_error,
+                 hidden_size >= std::numeric_limits<Index>::min() / gates() &&
+                     hidden_size <= std::numeric_limits<Index>::max() / gates(),
+                 "Trying to create tensor with negative dimension: hidden_size=", hidden_size, ", input_size=",
+                 input_size);
     const Index rows = gates() * hidden_size;
     throw value_error(concat("Trying to create tensor with negative dimension ", rows < 0 ? rows : input_size, ": [",
                              rows, ", ", input_size, "]"));

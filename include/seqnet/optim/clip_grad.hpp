@@ -42,32 +42,33 @@ void for_each_gradient_of(const Refs& refs, F&& f) {
   }
 }
 
-/// torch.linalg.vector_norm of one tensor, accumulated as ATen's CPU norm does (in double for float).
+/// torch.linalg.vector_norm of 2 or infinity, fed one value at a time and accumulated as ATen's CPU norm
+/// does (in double for float): the norm of one gradient, and the norm of those norms.
 template <typename T>
-T vector_norm(const T* values, Index size, bool infinity) {
-  using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
-  if (infinity) {
-    T largest = T(0);
-    for (Index j = 0; j < size; ++j) {
-      const T magnitude = std::abs(values[j]);
-      if (std::isnan(magnitude)) return magnitude;
-      if (magnitude > largest) largest = magnitude;
+class VectorNorm {
+ public:
+  explicit VectorNorm(bool infinity) : infinity_(infinity) {}
+  void add(T value) {
+    if (infinity_) {
+      const T magnitude = std::abs(value);
+      if (std::isnan(magnitude) || std::isnan(largest_)) {
+        largest_ = std::numeric_limits<T>::quiet_NaN();  // NaN wins, as in PyTorch
+      } else if (magnitude > largest_) {
+        largest_ = magnitude;
+      }
+    } else {
+      sum_ += static_cast<Acc>(value) * static_cast<Acc>(value);
     }
-    return largest;
   }
-  Acc sum = 0;
-  for (Index j = 0; j < size; ++j) sum += static_cast<Acc>(values[j]) * static_cast<Acc>(values[j]);
-  return static_cast<T>(std::sqrt(sum));
-}
+  T value() const { return infinity_ ? largest_ : static_cast<T>(std::sqrt(sum_)); }
 
+ private:
+  using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
+  bool infinity_;
+  Acc sum_ = 0;
+  T largest_ = T(0);
+};
 
-/// Scales the gradients so that their total norm is at most `max_norm`, as
-/// `torch.nn.utils.clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite)`, and returns the
-/// total norm before clipping. The total is the norm of the per-parameter norms; the gradients are
-/// multiplied by `min(1, max_norm / (total + 1e-6))` (PyTorch computes it as `reciprocal(total + 1e-6) *
-/// max_norm` and multiplies even when it is 1). `norm_type` is 2 or infinity
-/// (`std::numeric_limits<double>::infinity()`); other values throw `value_error`. With error_if_nonfinite,
-/// a NaN or infinite total throws `value_error` with PyTorch's message and leaves the gradients alone.
 template <typename T, typename Refs>
 void clip_grad_value_of(const Refs& refs, double clip_value) {
   const T high = static_cast<T>(clip_value), low = static_cast<T>(-clip_value);
@@ -86,27 +87,18 @@ T clip_grad_norm_of(const Refs& refs, double max_norm, double norm_type, bool er
   const bool infinity = std::isinf(norm_type) && norm_type > 0;
   SEQNET_CHECK(value_error, infinity || norm_type == 2.0, "clip_grad_norm_: seqnet supports norm_type 2.0 and inf, not ",
                seqnet::detail::python_float_repr(norm_type));
-  // The norm of the per-parameter norms, as PyTorch stacks them (each rounded to T, then accumulated as
-  // vector_norm accumulates), folded in as they come instead of stacked.
-  using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
-  Acc sum_of_squares = 0;
-  T largest = T(0);
+  // The norm of the per-parameter norms, as PyTorch stacks them (each rounded to T), folded in as they
+  // come instead of stacked.
+  VectorNorm<T> total_norm(infinity);
   bool any = false;
   detail::for_each_gradient_of<T>(refs, [&](const T* values, Index size) {
-    const T norm = detail::vector_norm(values, size, infinity);
+    VectorNorm<T> norm(infinity);
+    for (Index j = 0; j < size; ++j) norm.add(values[j]);
+    total_norm.add(norm.value());
     any = true;
-    if (infinity) {
-      if (std::isnan(norm) || std::isnan(largest)) {
-        largest = std::numeric_limits<T>::quiet_NaN();
-      } else if (norm > largest) {
-        largest = norm;
-      }
-    } else {
-      sum_of_squares += static_cast<Acc>(norm) * static_cast<Acc>(norm);
-    }
   });
   if (!any) return T(0);
-  const T total = infinity ? largest : static_cast<T>(std::sqrt(sum_of_squares));
+  const T total = total_norm.value();
   SEQNET_CHECK(value_error, !(error_if_nonfinite && !std::isfinite(total)), "The total norm of order ",
                seqnet::detail::python_float_repr(norm_type),
                " for gradients from `parameters` is non-finite, so it cannot be clipped. To disable this error and "

@@ -51,8 +51,7 @@ template <typename T>
 class CRNNVadStream {
  public:
   explicit CRNNVadStream(const CRNNVad<T>& model)
-      : model_(model),
-        conv0_(model.frontend.template get<seqnet::Conv1d<T>>(0)),
+      : conv0_(model.frontend.template get<seqnet::Conv1d<T>>(0)),
         norm1_(model.frontend.template get<seqnet::BatchNorm1d<T>>(1)),
         conv3_(model.frontend.template get<seqnet::Conv1d<T>>(3)),
         conv5_(model.frontend.template get<seqnet::Conv1d<T>>(5)),
@@ -88,7 +87,6 @@ class CRNNVadStream {
   void reset() { rnn_.reset(); }
 
  private:
-  const CRNNVad<T>& model_;
   const seqnet::Conv1d<T>& conv0_;
   const seqnet::BatchNorm1d<T>& norm1_;
   const seqnet::Conv1d<T>& conv3_;

@@ -120,10 +120,7 @@ struct CpuWorkspace {
   Mode prepare(const RecurrentSpec& spec, const ParameterLayout& layout, const T* params, const SequenceDims& dims,
                const WeightUse& use, bool recording, Index workspace_elements) {
     const Index slots = spec.num_layers * spec.directions(), S = dims.seq_len, B = dims.batch;
-    auto weights = [&](Index slot) {
-      return DirectionWeights<T>::at(params, layout.directions[static_cast<std::size_t>(slot)],
-                                     spec.layer_input_size(slot / spec.directions()));
-    };
+    auto weights = [&](Index slot) { return slot_weights(spec, layout, params, slot); };
     ensure_size(buffer, workspace_elements);
     if (use.tiny && !recording && TinyStep<T>::suits(spec, B)) {
       prepare_tiny(spec, layout, params, use);
@@ -161,12 +158,16 @@ struct CpuWorkspace {
     const Index slots = spec.num_layers * spec.directions();
     if (use.keep && tiny_version == use.version && static_cast<Index>(tiny.size()) == slots) return;
     tiny.resize(static_cast<std::size_t>(slots));
-    for (Index slot = 0; slot < slots; ++slot) {
-      const DirectionWeights<T> w = DirectionWeights<T>::at(params, layout.directions[static_cast<std::size_t>(slot)],
-                                                             spec.layer_input_size(slot / spec.directions()));
-      tiny[static_cast<std::size_t>(slot)].pack(spec, w);
-    }
+    for (Index slot = 0; slot < slots; ++slot)
+      tiny[static_cast<std::size_t>(slot)].pack(spec, slot_weights(spec, layout, params, slot));
     tiny_version = use.keep ? use.version : 0;
+  }
+
+  /// The parameters of layer-direction `slot` (layer * directions + direction) inside the flat `params`.
+  static DirectionWeights<T> slot_weights(const RecurrentSpec& spec, const ParameterLayout& layout, const T* params,
+                                          Index slot) {
+    return DirectionWeights<T>::at(params, layout.directions[static_cast<std::size_t>(slot)],
+                                   spec.layer_input_size(slot / spec.directions()));
   }
 
   /// Packing space for `threads - 1` helper threads of direction `dir`.

@@ -188,8 +188,9 @@ SEQNET_GEMM_TARGET void pack_input(const T* input, Eigen::Index stride, Eigen::I
 }
 
 /// Packs `W[out_features, in_features]` (rows `stride` apart) into the panel layout GemmProblem describes.
-/// Square blocks of full panels go through the vector unit's transpose when `Vec<T>` has one; edges
-/// and the last, partial panel are copied one element at a time.
+/// Whole groups of `lanes` columns go through the vector unit's transpose when `Vec<T>` has one (in a
+/// partial last panel too: a small layer is all partial panel); the remaining columns and depth are copied
+/// one element at a time, and the panel's padding columns are zeroed row by row.
 template <typename T>
 SEQNET_GEMM_TARGET void pack_weight(const T* weight, Eigen::Index out_features, Eigen::Index in_features,
                                     Eigen::Index stride, T* packed) {
@@ -200,21 +201,24 @@ SEQNET_GEMM_TARGET void pack_weight(const T* weight, Eigen::Index out_features, 
     const Eigen::Index width = (real + L - 1) / L * L;
     const T* source = weight + col0 * stride;
     T* panel = packed + col0 * in_features;
+    const Eigen::Index transposed_cols = Vec<T>::has_transpose ? real / L * L : 0;
     Eigen::Index k_done = 0;
-    if (Vec<T>::has_transpose && real == NR) {
+    if (transposed_cols > 0) {
       for (; k_done + L <= in_features; k_done += L)
-        for (Eigen::Index c0 = 0; c0 < NR; c0 += L)
-          Vec<T>::transpose(source + c0 * stride + k_done, stride, panel + k_done * NR + c0, NR);
+        for (Eigen::Index c0 = 0; c0 < transposed_cols; c0 += L)
+          Vec<T>::transpose(source + c0 * stride + k_done, stride, panel + k_done * width + c0, width);
     }
     // Small depth blocks keep both the reads (along weight rows) and the writes (along panel rows)
     // within a few cache lines.
     constexpr Eigen::Index depth_step = 16;
-    for (Eigen::Index k0 = k_done; k0 < in_features; k0 += depth_step) {
+    for (Eigen::Index k0 = 0; k0 < in_features; k0 += depth_step) {
       const Eigen::Index k1 = in_features - k0 < depth_step ? in_features : k0 + depth_step;
-      for (Eigen::Index c = 0; c < real; ++c)
-        for (Eigen::Index k = k0; k < k1; ++k) panel[k * width + c] = source[c * stride + k];
-      for (Eigen::Index c = real; c < width; ++c)
-        for (Eigen::Index k = k0; k < k1; ++k) panel[k * width + c] = T(0);
+      for (Eigen::Index c = 0; c < real; ++c) {
+        const Eigen::Index k_begin = c < transposed_cols && k0 < k_done ? k_done : k0;
+        for (Eigen::Index k = k_begin; k < k1; ++k) panel[k * width + c] = source[c * stride + k];
+      }
+      for (Eigen::Index k = k0; k < k1; ++k)
+        for (Eigen::Index c = real; c < width; ++c) panel[k * width + c] = T(0);
     }
   }
 }

@@ -187,10 +187,25 @@ SEQNET_GEMM_TARGET void pack_input(const T* input, Eigen::Index stride, Eigen::I
   }
 }
 
+/// Copies columns `[c_begin, c_end)` of a weight panel over depth `[k_begin, k_end)` one element at a
+/// time, in small depth blocks that keep both the reads (along weight rows) and the writes (along panel
+/// rows) within a few cache lines.
+template <typename T>
+SEQNET_GEMM_TARGET void copy_panel_elements(const T* source, Eigen::Index stride, T* panel, Eigen::Index width,
+                                            Eigen::Index c_begin, Eigen::Index c_end, Eigen::Index k_begin,
+                                            Eigen::Index k_end) {
+  constexpr Eigen::Index depth_step = 16;
+  for (Eigen::Index k0 = k_begin; k0 < k_end; k0 += depth_step) {
+    const Eigen::Index k1 = k_end - k0 < depth_step ? k_end : k0 + depth_step;
+    for (Eigen::Index c = c_begin; c < c_end; ++c)
+      for (Eigen::Index k = k0; k < k1; ++k) panel[k * width + c] = source[c * stride + k];
+  }
+}
+
 /// Packs `W[out_features, in_features]` (rows `stride` apart) into the panel layout GemmProblem describes.
 /// Whole groups of `lanes` columns go through the vector unit's transpose when `Vec<T>` has one (in a
-/// partial last panel too: a small layer is all partial panel); the remaining columns and depth are copied
-/// one element at a time, and the panel's padding columns are zeroed row by row.
+/// partial last panel too: a small layer is all partial panel); the other columns and the depth past the
+/// last whole group are copied one element at a time, and the padding columns are zeroed.
 template <typename T>
 SEQNET_GEMM_TARGET void pack_weight(const T* weight, Eigen::Index out_features, Eigen::Index in_features,
                                     Eigen::Index stride, T* packed) {
@@ -208,18 +223,11 @@ SEQNET_GEMM_TARGET void pack_weight(const T* weight, Eigen::Index out_features, 
         for (Eigen::Index c0 = 0; c0 < transposed_cols; c0 += L)
           Vec<T>::transpose(source + c0 * stride + k_done, stride, panel + k_done * width + c0, width);
     }
-    // Small depth blocks keep both the reads (along weight rows) and the writes (along panel rows)
-    // within a few cache lines.
-    constexpr Eigen::Index depth_step = 16;
-    for (Eigen::Index k0 = 0; k0 < in_features; k0 += depth_step) {
-      const Eigen::Index k1 = in_features - k0 < depth_step ? in_features : k0 + depth_step;
-      for (Eigen::Index c = 0; c < real; ++c) {
-        const Eigen::Index k_begin = c < transposed_cols && k0 < k_done ? k_done : k0;
-        for (Eigen::Index k = k_begin; k < k1; ++k) panel[k * width + c] = source[c * stride + k];
-      }
-      for (Eigen::Index k = k0; k < k1; ++k)
+    copy_panel_elements(source, stride, panel, width, transposed_cols, real, 0, k_done);
+    copy_panel_elements(source, stride, panel, width, 0, real, k_done, in_features);
+    if (real < width)
+      for (Eigen::Index k = 0; k < in_features; ++k)
         for (Eigen::Index c = real; c < width; ++c) panel[k * width + c] = T(0);
-    }
   }
 }
 

@@ -21,15 +21,13 @@
 #endif
 
 /// One register tile: `out[ROWS, VECTORS * lanes] (+)= a_tile * b_panel (+ bias)` over `depth`.
-/// `a` is a packed input tile (`depth` groups of `A_STRIDE` rows), or with `A_STRIDE` 0 the input rows
-/// themselves, `a_row_stride` apart (a product of at most one tile's rows, not worth packing); `b` a packed weight panel slice
+/// `a` is a packed input tile (`depth` groups of `a_stride` rows), `b` a packed weight panel slice
 /// (`depth` groups of `VECTORS * lanes` columns). Only the first `tail_lanes` lanes of the last vector
 /// are real columns; the rest is padding and is neither read from `bias`/`out` nor written. One cache
 /// line from `prefetch` onwards is fetched into L2 per step of k, `prefetch_lines` of them (the weight
 /// slice the driver takes next).
 template <typename T, int ROWS, int VECTORS, int A_STRIDE>
-SEQNET_GEMM_TARGET void micro_tile(Eigen::Index depth, const T* a, Eigen::Index a_row_stride, const T* b, T* out,
-                                   Eigen::Index out_stride,
+SEQNET_GEMM_TARGET void micro_tile(Eigen::Index depth, const T* a, const T* b, T* out, Eigen::Index out_stride,
                                    int tail_lanes, const T* bias, bool add_to_out, const T* prefetch,
                                    Eigen::Index prefetch_lines) {
   using V = Vec<T>;
@@ -59,25 +57,25 @@ SEQNET_GEMM_TARGET void micro_tile(Eigen::Index depth, const T* a, Eigen::Index 
     if (k < prefetch_lines) SEQNET_GEMM_PREFETCH_L2(prefetch + k * (64 / sizeof(T)));
     SEQNET_GEMM_UNROLL
     for (int s = 0; s < SPLIT; ++s) {
-      const T* ak = A_STRIDE > 0 ? a + (k + s) * A_STRIDE : a + (k + s);
+      const T* ak = a + (k + s) * A_STRIDE;
       const T* bk = b + (k + s) * B_STRIDE;
       Reg bv[VECTORS];
       SEQNET_GEMM_UNROLL
       for (int v = 0; v < VECTORS; ++v) bv[v] = ROWS > 1 ? V::load_pinned(bk + v * L) : V::load(bk + v * L);
       SEQNET_GEMM_UNROLL
       for (int r = 0; r < ROWS; ++r) {
-        const Reg ar = V::broadcast(A_STRIDE > 0 ? ak + r : ak + r * a_row_stride);
+        const Reg ar = V::broadcast(ak + r);
         SEQNET_GEMM_UNROLL
         for (int v = 0; v < VECTORS; ++v) acc[s][r][v] = V::fmadd(ar, bv[v], acc[s][r][v]);
       }
     }
   }
   for (; k < depth; ++k) {
-    const T* ak = A_STRIDE > 0 ? a + k * A_STRIDE : a + k;
+    const T* ak = a + k * A_STRIDE;
     const T* bk = b + k * B_STRIDE;
     SEQNET_GEMM_UNROLL
     for (int r = 0; r < ROWS; ++r) {
-      const Reg ar = V::broadcast(A_STRIDE > 0 ? ak + r : ak + r * a_row_stride);
+      const Reg ar = V::broadcast(ak + r);
       SEQNET_GEMM_UNROLL
       for (int v = 0; v < VECTORS; ++v) acc[0][r][v] = V::fmadd(ar, V::load(bk + v * L), acc[0][r][v]);
     }
@@ -116,15 +114,14 @@ SEQNET_GEMM_TARGET void micro_tile(Eigen::Index depth, const T* a, Eigen::Index 
 }
 
 template <typename T>
-using MicroTileFunction = void (*)(Eigen::Index, const T*, Eigen::Index, const T*, T*, Eigen::Index, int, const T*,
-                                   bool, const T*, Eigen::Index);
+using MicroTileFunction = void (*)(Eigen::Index, const T*, const T*, T*, Eigen::Index, int, const T*, bool, const T*,
+                                   Eigen::Index);
 
 /// Every (rows, vectors) edge variant of the register tile, indexed by `(rows - 1) * VECTORS + vectors - 1`,
-/// so edge tiles compute only what they store. `A_STRIDE`: MR for packed input tiles, 0 for input rows read
-/// in place.
-template <typename T, int A_STRIDE, int VECTORS, int... I>
+/// so edge tiles compute only what they store.
+template <typename T, int MR, int VECTORS, int... I>
 constexpr std::array<MicroTileFunction<T>, sizeof...(I)> micro_tile_table(std::integer_sequence<int, I...>) {
-  return {{&micro_tile<T, I / VECTORS + 1, I % VECTORS + 1, A_STRIDE>...}};
+  return {{&micro_tile<T, I / VECTORS + 1, I % VECTORS + 1, MR>...}};
 }
 
 /// Whether `V` interleaves six rows of one vector each (`V::pack6`) for full 6-row input tiles.
@@ -241,15 +238,7 @@ SEQNET_GEMM_TARGET void gemm(const GemmProblem<T>& p) {
   constexpr GemmTile tile = gemm_tile<T>(this_kernel);
   constexpr int MR = tile.rows, VECTORS = tile.vectors, L = tile.lanes, NR = tile.panel_width();
   static_assert(L == Vec<T>::lanes, "tile and vector width disagree");
-  static constexpr auto packed_table =
-      micro_tile_table<T, MR, VECTORS>(std::make_integer_sequence<int, MR * VECTORS>());
-  static constexpr auto in_place_table =
-      micro_tile_table<T, 0, VECTORS>(std::make_integer_sequence<int, MR * VECTORS>());
-  // At most one tile of rows (a step of a small batch, a cell call): the tile reads the input rows where
-  // they are. Packing them would cost as much as the product at these sizes, and the sums are the same
-  // (each element is summed over k in the same order either way).
-  const bool in_place = p.rows <= MR;
-  const auto& table = in_place ? in_place_table : packed_table;
+  static constexpr auto table = micro_tile_table<T, MR, VECTORS>(std::make_integer_sequence<int, MR * VECTORS>());
 
   // Equal depth slices (K = 512 as 256 + 256 rather than 384 + 128): a short last slice would pay a
   // full pass over the output for little work.
@@ -263,7 +252,7 @@ SEQNET_GEMM_TARGET void gemm(const GemmProblem<T>& p) {
     for (Eigen::Index g0 = 0; g0 < p.depth; g0 += group_depth) {
       const Eigen::Index g1 = p.depth - g0 < group_depth ? p.depth : g0 + group_depth;
       // Slice k0 of the group is packed at workspace + tile_rows * (k0 - g0).
-      for (Eigen::Index k0 = g0; k0 < g1 && !in_place; k0 += slice_depth) {
+      for (Eigen::Index k0 = g0; k0 < g1; k0 += slice_depth) {
         const Eigen::Index block_depth = g1 - k0 < slice_depth ? g1 - k0 : slice_depth;
         pack_input<T, MR>(p.input + row0 * p.input_stride + k0, p.input_stride, block_rows, block_depth,
                           p.workspace + tile_rows * (k0 - g0));
@@ -280,7 +269,7 @@ SEQNET_GEMM_TARGET void gemm(const GemmProblem<T>& p) {
           const bool add_to_out = !first_slice || p.accumulate;
           const T* b = p.packed_weight + col0 * p.depth + k0 * vectors * L;
           const T* bias = first_slice && p.bias != nullptr ? p.bias + col0 : nullptr;
-          const T* a = in_place ? p.input + row0 * p.input_stride + k0 : p.workspace + tile_rows * (k0 - g0);
+          const T* a = p.workspace + tile_rows * (k0 - g0);
           // The weight slice taken next (the panel's next slice, or the next panel's first of this group)
           // is fetched into L2 while this one runs, a share per row tile: the hardware prefetcher sees
           // each tile re-read the current slice from its start and does not run ahead into the next. It
@@ -297,7 +286,7 @@ SEQNET_GEMM_TARGET void gemm(const GemmProblem<T>& p) {
             const Eigen::Index first_line = t * lines_per_tile;
             const Eigen::Index lines = next_lines - first_line < lines_per_tile ? next_lines - first_line : lines_per_tile;
             table[static_cast<std::size_t>((rows - 1) * VECTORS + vectors - 1)](
-                block_depth, in_place ? a : a + t * MR * block_depth, p.input_stride, b, out + tiles.begin(t) * p.output_stride, p.output_stride,
+                block_depth, a + t * MR * block_depth, b, out + tiles.begin(t) * p.output_stride, p.output_stride,
                 tail_lanes, bias, add_to_out, next != nullptr ? next + first_line * (64 / Eigen::Index(sizeof(T))) : nullptr,
                 lines > 0 ? lines : 0);
           }
